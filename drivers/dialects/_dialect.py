@@ -1,0 +1,54 @@
+"""A vendor dialect is a small overlay on the 3GPP TS 27.007 base: data first, a function only where data cannot say it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..at import Command, FinalError, FinalOk
+from ..models import VendorFacts
+
+__all__ = ["Dialect", "VendorQuery"]
+
+FactsParser = Callable[[Sequence[str]], VendorFacts]
+
+
+@dataclass(frozen=True, slots=True)
+class VendorQuery:
+    """A vendor command and the pure parser that turns its answer lines into :class:`VendorFacts`.
+
+    A query that answers ERROR (firmware without it) or does not parse is skipped; the base still answers.
+    """
+
+    command: Command
+    parse: FactsParser
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one vendor's modules differ from the base.
+
+    ``manufacturer_patterns`` are lowercase substrings matched against the ``+CGMI``/``ATI`` answer.
+    ``iccid_commands`` are tried before the base's ``+CCID``/``+ICCID``/``+CRSM`` ladder.
+    ``queries`` run after the base reads and fill or refine facts (serving cell, SINR, technology).
+    ``counters`` reads the module's own byte counters (the meter's second opinion).
+    ``boot_urcs`` are URC prefixes that mean the module has (re)booted.
+    ``skip_base`` names base reads the dialect answers better itself (e.g. ``"csq"`` when a query gives RSSI),
+    so no command is sent whose answer would not be used.
+    """
+
+    name: str
+    display_name: str
+    manufacturer_patterns: tuple[str, ...] = ()
+    urc_prefixes: tuple[str, ...] = ()
+    extra_finals: tuple[tuple[str, FinalOk | FinalError], ...] = ()
+    iccid_commands: tuple[Command, ...] = ()
+    queries: tuple[VendorQuery, ...] = ()
+    counters: VendorQuery | None = None
+    boot_urcs: tuple[str, ...] = ()
+    skip_base: frozenset[str] = field(default_factory=frozenset)
+    supports_5g: bool = False
+
+    def matches(self, manufacturer_text: str) -> bool:
+        text = manufacturer_text.lower()
+        return any(pattern in text for pattern in self.manufacturer_patterns)
