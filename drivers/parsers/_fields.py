@@ -1,0 +1,71 @@
+"""Field helpers shared by every parser: quote-aware splitting, tolerant integers and hex."""
+
+from __future__ import annotations
+
+from ..errors import ParseError
+
+__all__ = ["parse_hex", "parse_int", "split_fields", "strip_prefix", "unquote"]
+
+
+def strip_prefix(text: str, prefix: str) -> str:
+    """Return what follows ``prefix`` (case-insensitive, any spaces after the colon), or raise ParseError.
+
+    ``strip_prefix('+CSQ:4,0', '+CSQ:') == '4,0'``; a line without the prefix is not this command's answer.
+    """
+    stripped = text.strip()
+    if not stripped.upper().startswith(prefix.upper()):
+        raise ParseError(f"expected a line starting with {prefix!r}, got {stripped!r}", text=text)
+    return stripped[len(prefix) :].strip()
+
+
+def split_fields(text: str) -> list[str]:
+    """Split a 27.007 parameter list on commas outside double quotes; strip spaces and the quotes themselves.
+
+    A missing closing quote (seen on cheap dongles) ends the field at the end of the text instead of failing.
+    ``split_fields('2,1, "8BE3" ,"00002BAF"') == ['2', '1', '8BE3', '00002BAF']``; empty fields stay ``''``.
+    """
+    fields: list[str] = []
+    current: list[str] = []
+    in_quotes = False
+    for char in text:
+        if char == '"':
+            in_quotes = not in_quotes
+            continue
+        if char == "," and not in_quotes:
+            fields.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    fields.append("".join(current).strip())
+    return fields
+
+
+def unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        return text[1:-1]
+    return text.strip('"')
+
+
+def parse_int(field: str, *, what: str = "field", text: str = "") -> int | None:
+    """A decimal field; ``''`` gives ``None``; zero padding (``'0011'``) and spaces are accepted."""
+    value = field.strip().strip('"').strip()
+    if not value:
+        return None
+    try:
+        return int(value, 10)
+    except ValueError:
+        raise ParseError(f"{what} {field!r} is not a decimal number", text=text or field) from None
+
+
+def parse_hex(field: str, *, what: str = "field", text: str = "") -> int | None:
+    """A hex field (LAC, TAC, CI): quoted or not, any case, odd length, optional ``0x``; ``''`` gives ``None``."""
+    value = field.strip().strip('"').strip()
+    if value[:2].lower() == "0x":
+        value = value[2:]
+    if not value:
+        return None
+    try:
+        return int(value, 16)
+    except ValueError:
+        raise ParseError(f"{what} {field!r} is not a hexadecimal number", text=text or field) from None
