@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import ParseError
 
-__all__ = ["parse_hex", "parse_int", "split_fields", "strip_prefix", "unquote"]
+__all__ = ["is_quoted", "parse_hex", "parse_int", "split_fields", "split_raw_fields", "strip_prefix", "unquote"]
 
 
 def strip_prefix(text: str, prefix: str) -> str:
@@ -38,6 +38,32 @@ def split_fields(text: str) -> list[str]:
         current.append(char)
     fields.append("".join(current).strip())
     return fields
+
+
+def split_raw_fields(text: str) -> list[str]:
+    """Like :func:`split_fields`, but each field keeps its double quotes (spaces around it are stripped).
+
+    Some answers can only be read by knowing which fields were quoted: in ``+CREG: 1,"0001","0010",0`` the quotes
+    say that ``0001`` is a LAC, not a ``<stat>``. ``split_raw_fields('1, "0A" ,2') == ['1', '"0A"', '2']``.
+    """
+    fields: list[str] = []
+    current: list[str] = []
+    in_quotes = False
+    for char in text:
+        if char == '"':
+            in_quotes = not in_quotes
+        elif char == "," and not in_quotes:
+            fields.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    fields.append("".join(current).strip())
+    return fields
+
+
+def is_quoted(field: str) -> bool:
+    """Whether a field from :func:`split_raw_fields` was given in double quotes."""
+    return field.strip().startswith('"')
 
 
 def unquote(text: str) -> str:

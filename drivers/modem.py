@@ -1,0 +1,504 @@
+"""Read the truth from a cellular module: identity, SIM, signal, registration, operator, attach, PDP.
+
+:func:`read_snapshot` runs the 27.007 base reads plus the detected dialect's overlay over an :class:`AtSession`
+and returns a :class:`ModemSnapshot`. It sends each command at most once and skips reads whose answer could not be
+used (no IMSI read without a ready SIM, no address read without an active context).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
+
+from . import parsers as p
+from .at import Command
+from .carrier import carrier_for
+from .dialects import GENERIC, Dialect, detect_dialect
+from .errors import CmeError, CommandError, ParseError, PortError, ReadTimeout
+from .models import (
+    AccessTechnology,
+    ModemIdentity,
+    ModemSnapshot,
+    NetworkInfo,
+    Operator,
+    PdpActivation,
+    PdpAddress,
+    PdpContext,
+    RegDomain,
+    Registration,
+    RegistrationState,
+    SignalInfo,
+    SignalQuality,
+    SimInfo,
+    SimState,
+    VendorFacts,
+)
+from .session import AtSession, Clock
+from .transport import SerialTransport, Transport
+
+_T = TypeVar("_T")
+
+__all__ = [
+    "BASE_COMMANDS",
+    "Modem",
+    "read_snapshot",
+    "signal_bars",
+]
+
+
+def _cmd(
+    text: str, prefix: str | None = None, *, timeout: float = 2.0, multiline: bool = False, cacheable: bool = False
+) -> Command:
+    return Command(text, timeout=timeout, expect_prefix=prefix, multiline=multiline, cacheable=cacheable)
+
+
+# The 27.007 base (V.250 §6.1 for the +G* forms). Fallbacks are tuples, tried in order (ModemManager's generic
+# modem lists +CGMI then +GMI).
+BASE_COMMANDS: dict[str, tuple[Command, ...]] = {
+    "cmee": (_cmd("AT+CMEE=1", timeout=1.0),),
+    "manufacturer": (_cmd("AT+CGMI", cacheable=True), _cmd("AT+GMI", cacheable=True)),
+    "ati": (_cmd("ATI", multiline=True, cacheable=True),),
+    "model": (_cmd("AT+CGMM", cacheable=True), _cmd("AT+GMM", cacheable=True)),
+    "revision": (_cmd("AT+CGMR", cacheable=True), _cmd("AT+GMR", cacheable=True)),
+    "imei": (_cmd("AT+CGSN", cacheable=True), _cmd("AT+GSN", cacheable=True)),
+    "cpin": (_cmd("AT+CPIN?", "+CPIN:", timeout=5.0),),
+    "iccid": (_cmd("AT+CCID"), _cmd("AT+ICCID"), _cmd("AT+CRSM=176,12258,0,0,10", "+CRSM:", timeout=5.0)),
+    "imsi": (_cmd("AT+CIMI", timeout=5.0),),
+    "csq": (_cmd("AT+CSQ", "+CSQ:"),),
+    "cesq": (_cmd("AT+CESQ", "+CESQ:"),),
+    "creg": (_cmd("AT+CREG?", "+CREG:"),),
+    "cgreg": (_cmd("AT+CGREG?", "+CGREG:"),),
+    "cereg": (_cmd("AT+CEREG?", "+CEREG:"),),
+    "c5greg": (_cmd("AT+C5GREG?", "+C5GREG:"),),
+    "cops": (_cmd("AT+COPS?", "+COPS:", timeout=10.0),),
+    "cgatt": (_cmd("AT+CGATT?", "+CGATT:", timeout=5.0),),
+    "cgdcont": (_cmd("AT+CGDCONT?", "+CGDCONT:", multiline=True),),
+    "cgact": (_cmd("AT+CGACT?", "+CGACT:", multiline=True, timeout=5.0),),
+    "cgpaddr": (_cmd("AT+CGPADDR", "+CGPADDR:", multiline=True),),
+}
+
+_ALIVE = _cmd("AT", timeout=1.0)
+
+_REG_RANK = {
+    RegistrationState.HOME: 0,
+    RegistrationState.ROAMING: 0,
+    RegistrationState.DENIED: 1,
+    RegistrationState.EMERGENCY_ONLY: 2,
+    RegistrationState.SEARCHING: 3,
+    RegistrationState.NOT_REGISTERED: 4,
+    RegistrationState.UNKNOWN: 5,
+}
+_DOMAIN_RANK = {RegDomain.FIVE_GS: 0, RegDomain.EPS: 1, RegDomain.PS: 2, RegDomain.CS: 3}
+
+_LTE_LIKE = {AccessTechnology.LTE, AccessTechnology.LTE_M, AccessTechnology.NB_IOT, AccessTechnology.NR5G}
+
+
+def signal_bars(signal: SignalInfo | SignalQuality, technology: AccessTechnology | None) -> int:
+    """0–5 bars. LTE/NR by RSRP (−80/−90/−100/−110/−120 dBm steps), else by RSSI (−65/−75/−85/−95/−105 dBm).
+
+    The steps follow the usual handset scales (Android's SignalStrength uses −85/−95/−105/−115 for 4 LTE levels);
+    one more level at the top keeps a 5-bar display honest for fixed industrial antennas.
+    """
+    rsrp, rssi = signal.rsrp_dbm, signal.rssi_dbm
+    if rsrp is not None and (technology in _LTE_LIKE or rssi is None):
+        steps = (-80.0, -90.0, -100.0, -110.0, -120.0)
+        value = rsrp
+    elif rssi is not None:
+        steps = (-65.0, -75.0, -85.0, -95.0, -105.0)
+        value = rssi
+    else:
+        return 0
+    return sum(1 for step in steps if value >= step)
+
+
+def best_registration(registrations: Sequence[Registration]) -> Registration | None:
+    """The registration to show: registered beats denied beats searching...; among equals the newest domain."""
+    if not registrations:
+        return None
+    return min(registrations, key=lambda r: (_REG_RANK[r.state], _DOMAIN_RANK[r.domain]))
+
+
+@dataclass
+class _Facts:
+    identity: dict[str, object] = field(default_factory=dict)
+    sim_state: SimState = SimState.UNKNOWN
+    iccid: str | None = None
+    imsi: str | None = None
+    csq: SignalQuality | None = None
+    cesq: SignalQuality | None = None
+    registrations: list[Registration] = field(default_factory=list)
+    operator: Operator | None = None
+    attached: bool | None = None
+    contexts: tuple[PdpContext, ...] = ()
+    activations: tuple[PdpActivation, ...] = ()
+    addresses: tuple[PdpAddress, ...] = ()
+    vendor: list[VendorFacts] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Modem:
+    """A modem on one port: owns the transport and the session; reconnects when the port vanishes and returns.
+
+    ``open_transport`` makes the transport (a serial port by default); tests pass their own. ``sleep`` and
+    ``clock`` are injected so nothing here waits on wall time in tests.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        baud: int = 115200,
+        *,
+        open_transport: Callable[[str, int], Transport] = SerialTransport,
+        clock: Clock = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        reconnect_within: float = 15.0,
+    ) -> None:
+        self.port = port
+        self.baud = baud
+        self._open_transport = open_transport
+        self._clock = clock
+        self._sleep = sleep
+        self.reconnect_within = reconnect_within
+        self.session: AtSession | None = None
+        self.dialect: Dialect = GENERIC
+        self.reconnects = 0
+        self._commands_before = 0
+
+    def open(self) -> AtSession:
+        if self.session is None:
+            self.session = AtSession(self._open_transport(self.port, self.baud), clock=self._clock)
+            if self.dialect is not GENERIC:
+                self.session.add_urc_prefixes(self.dialect.urc_prefixes)
+        return self.session
+
+    def close(self) -> None:
+        if self.session is not None:
+            self._commands_before += self.session.commands_sent
+            self.session.transport.close()
+            self.session = None
+
+    def __enter__(self) -> Modem:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def commands_sent(self) -> int:
+        return self._commands_before + (self.session.commands_sent if self.session else 0)
+
+    def _reopen(self) -> None:
+        """Wait for a vanished port to come back (USB re-enumeration), with jittered backoff and a deadline."""
+        self.close()
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, PortError) and e.code in _TRANSIENT_PORT),
+            wait=wait_random_exponential(multiplier=0.1, max=2.0),
+            stop=stop_after_delay(self.reconnect_within),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                self.open()
+        self.reconnects += 1
+
+    def execute(self, command: Command) -> tuple[str, ...]:
+        """Run one command; the answer's lines. Raises CommandError, ReadTimeout or PortError."""
+        return self.open().execute(command).lines
+
+    def read_snapshot(self) -> ModemSnapshot:
+        """Read everything once. A port that vanishes mid-read is waited for and the read starts over once."""
+        for attempt in range(2):
+            try:
+                return _Reader(self).run()
+            except PortError as exc:
+                if attempt == 1 or exc.code not in _TRANSIENT_PORT:
+                    raise
+                self._reopen()
+        raise AssertionError("unreachable")
+
+
+_TRANSIENT_PORT = frozenset({"port_vanished", "port_missing"})
+
+
+class _Reader:
+    def __init__(self, modem: Modem) -> None:
+        self.modem = modem
+        self.facts = _Facts()
+        self.timeouts = 0
+
+    # -- plumbing --------------------------------------------------------------------------------------------------
+
+    def _try(self, commands: Sequence[Command]) -> tuple[str, ...] | None:
+        """First command of a fallback ladder that succeeds; None if all fail with an error result."""
+        for command in commands:
+            try:
+                return self.modem.execute(command)
+            except CommandError:
+                continue
+            except ReadTimeout as exc:
+                self._timed_out(exc)
+        return None
+
+    def _timed_out(self, exc: ReadTimeout) -> None:
+        """One silent command may be a slow firmware; if a bare AT also goes unanswered, the modem is gone."""
+        self.facts.problems.append(f"{exc.command}: no answer within {exc.timeout:g} s")
+        self.timeouts += 1
+        try:
+            self.modem.execute(_ALIVE)
+        except ReadTimeout:
+            raise ReadTimeout(
+                f"the modem on {self.modem.port} stopped answering ({exc.command} and AT both timed out)",
+                command=exc.command,
+                timeout=exc.timeout,
+                partial=exc.partial,
+            ) from exc
+        except CommandError:
+            pass
+
+    def _parse(self, what: str, parse: Callable[..., _T], *args: object) -> _T | None:
+        try:
+            return parse(*args)
+        except ParseError as exc:
+            self.facts.problems.append(f"{what}: {exc.message}")
+            return None
+
+    def _base(self, name: str) -> tuple[str, ...] | None:
+        return self._try(BASE_COMMANDS[name])
+
+    # -- steps -----------------------------------------------------------------------------------------------------
+
+    def run(self) -> ModemSnapshot:
+        session = self.modem.open()
+        start_count = self.modem.commands_sent
+        self._base("cmee")
+        self._identity(session)
+        self._sim()
+        dialect = self.modem.dialect
+        if "csq" not in dialect.skip_base and (lines := self._base("csq")):
+            self.facts.csq = self._parse("+CSQ", p.parse_csq, lines[0])
+        if "cesq" not in dialect.skip_base and (lines := self._base("cesq")):
+            self.facts.cesq = self._parse("+CESQ", p.parse_cesq, lines[0])
+        self._registration(dialect)
+        if lines := self._base("cops"):
+            self.facts.operator = self._parse("+COPS", p.parse_cops_read, lines[0])
+        if self.facts.sim_state is SimState.READY:
+            self._packet()
+        for query in dialect.queries:
+            self._vendor(query.command, query.parse)
+        return self._build(self.modem.commands_sent - start_count)
+
+    def _identity(self, session: AtSession) -> None:
+        ident = self.facts.identity
+        manufacturer_lines = self._base("manufacturer")
+        if manufacturer_lines:
+            ident["manufacturer"] = self._parse("+CGMI", p.parse_text_answer, manufacturer_lines, "+CGMI:")
+        if not ident.get("manufacturer") and (lines := self._base("ati")):
+            parsed = self._parse("ATI", p.parse_ati, lines)
+            if parsed is not None:
+                ident["manufacturer"], ident["model"], ident["revision"] = parsed
+        dialect = detect_dialect(str(ident.get("manufacturer") or ""))
+        if dialect is not self.modem.dialect:
+            self.modem.dialect = dialect
+            session.add_urc_prefixes(dialect.urc_prefixes)
+        if not ident.get("model") and (lines := self._base("model")):
+            ident["model"] = self._parse("+CGMM", p.parse_text_answer, lines, "+CGMM:")
+        if not ident.get("revision") and (lines := self._base("revision")):
+            ident["revision"] = self._parse("+CGMR", p.parse_text_answer, lines, "+CGMR:")
+        if lines := self._base("imei"):
+            ident["imei"] = self._parse("+CGSN", p.parse_imei, lines)
+
+    def _sim(self) -> None:
+        facts = self.facts
+        try:
+            lines = self.modem.execute(BASE_COMMANDS["cpin"][0])
+            code = self._parse("+CPIN", p.parse_cpin_code, lines[0]) if lines else None
+            facts.sim_state = p.sim_state_from_cpin(code) if code is not None else SimState.UNKNOWN
+        except CmeError as exc:
+            facts.sim_state = p.sim_state_from_cme(exc.error_code, exc.error_text)
+        except CommandError:
+            facts.sim_state = SimState.ERROR
+        except ReadTimeout as exc:
+            self._timed_out(exc)
+        if facts.sim_state is SimState.ABSENT:
+            return
+        ladder = self.modem.dialect.iccid_commands + BASE_COMMANDS["iccid"]
+        for command in ladder:
+            lines = self._try((command,))
+            if not lines:
+                continue
+            iccid = self._parse(command.text, p.parse_iccid, lines[0])
+            if isinstance(iccid, str):
+                facts.iccid = iccid
+                break
+        if facts.sim_state is SimState.READY and (lines := self._base("imsi")):
+            facts.imsi = self._parse("+CIMI", p.parse_imsi, lines)
+
+    def _registration(self, dialect: Dialect) -> None:
+        names = ["creg", "cgreg", "cereg"] + (["c5greg"] if dialect.supports_5g else [])
+        for name in names:
+            if name in dialect.skip_base:
+                continue
+            lines = self._base(name)
+            if lines:
+                reg = self._parse(f"+{name.upper()}", p.parse_registration, lines[0])
+                if isinstance(reg, Registration):
+                    self.facts.registrations.append(reg)
+
+    def _packet(self) -> None:
+        facts = self.facts
+        if lines := self._base("cgatt"):
+            facts.attached = self._parse("+CGATT", p.parse_cgatt, lines[0])
+        if lines := self._base("cgdcont"):
+            facts.contexts = self._parse("+CGDCONT", p.parse_cgdcont, lines) or ()
+        if facts.attached is False:
+            return
+        if lines := self._base("cgact"):
+            facts.activations = self._parse("+CGACT", p.parse_cgact, lines) or ()
+        if any(a.active for a in facts.activations) and (lines := self._base("cgpaddr")):
+            facts.addresses = self._parse("+CGPADDR", p.parse_cgpaddr, lines) or ()
+
+    def _vendor(self, command: Command, parse: Callable[[Sequence[str]], VendorFacts]) -> None:
+        lines = self._try((command,))
+        if lines is None:
+            return
+        facts = self._parse(command.text, parse, lines)
+        if facts is not None:
+            self.facts.vendor.append(facts)
+
+    # -- assembly --------------------------------------------------------------------------------------------------
+
+    def _build(self, commands_sent: int) -> ModemSnapshot:
+        facts = self.facts
+        vendor = _merge_vendor(facts.vendor)
+        ident = facts.identity
+        imei = ident.get("imei")
+        imei_str = imei if isinstance(imei, str) else None
+        identity = ModemIdentity(
+            manufacturer=_str(ident.get("manufacturer")),
+            model=_str(ident.get("model")),
+            revision=_str(ident.get("revision")),
+            imei=imei_str,
+            imei_luhn_ok=p.luhn_valid(imei_str) if imei_str else None,
+        )
+        sim_state = facts.sim_state
+        if vendor.sim_present is False and sim_state is SimState.UNKNOWN:
+            sim_state = SimState.ABSENT
+        sim = SimInfo(state=sim_state, iccid=facts.iccid, imsi=facts.imsi, carrier=carrier_for(facts.imsi, facts.iccid))
+
+        best = best_registration(facts.registrations)
+        registration = best.state if best else None
+        if vendor.registration is not None and (registration is None or registration is RegistrationState.UNKNOWN):
+            registration = vendor.registration
+        operator = facts.operator
+        technology = (
+            vendor.access_technology
+            or (
+                best.access_technology
+                if best and best.state in (RegistrationState.HOME, RegistrationState.ROAMING)
+                else None
+            )
+            or (operator.access_technology if operator else None)
+        )
+        lac = next((r.lac for r in _by_rank(facts.registrations) if r.lac is not None), None) or vendor.lac
+        tac = next((r.tac for r in _by_rank(facts.registrations) if r.tac is not None), None) or vendor.tac
+        cell_id = (best.ci if best and best.ci is not None else None) or vendor.cell_id
+        mcc_mnc = vendor.mcc_mnc or (operator.mcc_mnc if operator else None)
+        if mcc_mnc is None and registration is RegistrationState.HOME and facts.imsi and facts.imsi.startswith("460"):
+            mcc_mnc = facts.imsi[:5]  # China's MNCs are two digits; a home-registered card serves on its own PLMN
+        apn, ip_address = _pdp(facts.contexts, facts.activations, facts.addresses)
+        network = NetworkInfo(
+            registration=registration,
+            registration_domain=best.domain if best else None,
+            access_technology=technology,
+            mcc_mnc=mcc_mnc,
+            operator_name=operator.name if operator else None,
+            lac=lac,
+            tac=tac,
+            cell_id=cell_id,
+            band=vendor.band,
+            attached=facts.attached,
+            apn=apn,
+            ip_address=ip_address,
+            registrations=tuple(facts.registrations),
+        )
+        csq, cesq = facts.csq or SignalQuality(), facts.cesq or SignalQuality()
+        signal = SignalInfo(
+            rssi_dbm=vendor.rssi_dbm if vendor.rssi_dbm is not None else csq.rssi_dbm,
+            rsrp_dbm=vendor.rsrp_dbm if vendor.rsrp_dbm is not None else cesq.rsrp_dbm,
+            rsrq_db=vendor.rsrq_db if vendor.rsrq_db is not None else cesq.rsrq_db,
+            sinr_db=vendor.sinr_db,
+        )
+        signal = replace(signal, bars=signal_bars(signal, technology))
+        return ModemSnapshot(
+            identity=identity,
+            sim=sim,
+            network=network,
+            signal=signal,
+            dialect=self.modem.dialect.name,
+            port=self.modem.port,
+            commands_sent=commands_sent,
+            problems=tuple(facts.problems),
+        )
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _by_rank(registrations: Sequence[Registration]) -> list[Registration]:
+    return sorted(registrations, key=lambda r: (_REG_RANK[r.state], _DOMAIN_RANK[r.domain]))
+
+
+def _merge_vendor(items: Sequence[VendorFacts]) -> VendorFacts:
+    """Earlier queries win: a dialect lists its most precise query first."""
+    merged: dict[str, object] = {}
+    for item in items:
+        for name in VendorFacts.__slots__:
+            value = getattr(item, name)
+            if value is not None and merged.get(name) is None:
+                merged[name] = value
+    return VendorFacts(**merged)  # type: ignore[arg-type]
+
+
+def _pdp(
+    contexts: Sequence[PdpContext], activations: Sequence[PdpActivation], addresses: Sequence[PdpAddress]
+) -> tuple[str | None, str | None]:
+    """APN and IP of the active context (the lowest active cid), else the first defined context's APN."""
+    active = sorted(a.cid for a in activations if a.active)
+    by_cid = {c.cid: c for c in contexts}
+    cid = active[0] if active else (min(by_cid) if by_cid else None)
+    if cid is None:
+        return None, None
+    context = by_cid.get(cid)
+    apn = context.apn if context and context.apn else None
+    ip_address = None
+    if active:
+        for address in addresses:
+            if address.cid == cid and address.addresses:
+                ip_address = address.addresses[0]
+                break
+        if ip_address is None and context is not None and context.address:
+            ip_address = context.address
+    return apn, ip_address
+
+
+@contextmanager
+def opened(port: str, baud: int = 115200, **kwargs: object) -> Iterator[Modem]:
+    modem = Modem(port, baud, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield modem
+    finally:
+        modem.close()
+
+
+def read_snapshot(port: str, baud: int = 115200) -> ModemSnapshot:
+    """Open ``port``, read a snapshot, close the port."""
+    with opened(port, baud) as modem:
+        return modem.read_snapshot()
