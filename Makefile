@@ -1,0 +1,52 @@
+# iotcard: `make test` and `make demo` do all the set-up on a fresh Debian machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Debian packages the tests need (real servers on loopback); installed when missing and run as root.
+DEB_PACKAGES ?=
+PYTEST_ARGS ?=
+
+.PHONY: test demo lint typecheck bench deb-deps clean help
+
+help:
+	@echo "make test       create .venv, install iotcard with test extras and system packages, run the tests"
+	@echo "make demo       start the modem simulator and run 'iotcard info' against it"
+	@echo "make lint       ruff"
+	@echo "make typecheck  mypy (strict on drivers/)"
+	@echo "make bench      run the benchmarks under bench/"
+
+$(STAMP): pyproject.toml
+	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv python3-pip; \
+	  else echo "python3-venv is missing: sudo apt-get install python3-venv" >&2; exit 1; fi; fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+deb-deps:
+	@missing=""; for pkg in $(DEB_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing Debian packages:$$missing (run 'make test' as root to install them; their tests are skipped)" >&2; fi; \
+	fi
+
+test: $(STAMP) deb-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/python -m simulators.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check agent drivers simulators tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy drivers
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_info.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
