@@ -54,7 +54,9 @@ def _chunks(data: bytes, how: str, seed: int) -> Iterator[bytes]:
         raise ValueError(how)
 
 
-def run(command: Command, data: bytes, how: str = "whole", *, seed: int = 0, urc_prefixes: Iterable[str] = ()) -> Outcome:
+def run(
+    command: Command, data: bytes, how: str = "whole", *, seed: int = 0, urc_prefixes: Iterable[str] = ()
+) -> Outcome:
     engine = AtEngine()
     if urc_prefixes:
         engine.with_urc_prefixes(urc_prefixes)

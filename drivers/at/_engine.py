@@ -189,10 +189,11 @@ class AtEngine:
     def _match_urc(self, text: str) -> str | None:
         upper = text.upper()
         for prefix in self._urc_prefixes:
-            if upper.startswith(prefix):
-                # "RING" must not swallow "RINGBACK..."-like words: a prefix without ':' must be the whole word.
-                if prefix.endswith(":") or len(upper) == len(prefix) or not upper[len(prefix)].isalnum():
-                    return prefix
+            # "RING" must not swallow "RINGBACK..."-like words: a prefix without ':' must be the whole word.
+            if upper.startswith(prefix) and (
+                prefix.endswith(":") or len(upper) == len(prefix) or not upper[len(prefix)].isalnum()
+            ):
+                return prefix
         return None
 
     def _classify(self, line: str) -> Event:

@@ -1,4 +1,7 @@
-"""A vendor dialect is a small overlay on the 3GPP TS 27.007 base: data first, a function only where data cannot say it."""
+"""A vendor dialect is a small overlay on the 3GPP TS 27.007 base.
+
+Data first; a function only where data cannot say it.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from ..errors import ParseError
 
-__all__ = ["is_quoted", "parse_hex", "parse_int", "split_fields", "split_raw_fields", "strip_prefix", "unquote"]
+__all__ = [
+    "is_quoted",
+    "parse_hex",
+    "parse_int",
+    "parse_uint",
+    "split_fields",
+    "split_raw_fields",
+    "strip_prefix",
+    "unquote",
+]
 
 
 def strip_prefix(text: str, prefix: str) -> str:
@@ -82,6 +91,20 @@ def parse_int(field: str, *, what: str = "field", text: str = "") -> int | None:
         return int(value, 10)
     except ValueError:
         raise ParseError(f"{what} {field!r} is not a decimal number", text=text or field) from None
+
+
+def parse_uint(field: str, *, what: str = "field", text: str = "") -> int | None:
+    """A non-negative decimal field made of ASCII digits only; ``''`` gives ``None``.
+
+    Stricter than :func:`parse_int`, which follows Python's ``int()`` and so takes ``-1``, ``1_0`` or Arabic-Indic
+    digits: none of those is a 27.007 integer.
+    """
+    value = field.strip().strip('"').strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise ParseError(f"{what} {field!r} is not a non-negative decimal number", text=text or field)
+    return int(value, 10)
 
 
 def parse_hex(field: str, *, what: str = "field", text: str = "") -> int | None:
