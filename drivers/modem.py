@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
+from tenacity import Retrying, retry_if_exception, wait_random_exponential
 
 from . import parsers as p
 from .at import Command
@@ -196,10 +196,12 @@ class Modem:
     def _reopen(self) -> None:
         """Wait for a vanished port to come back (USB re-enumeration), with jittered backoff and a deadline."""
         self.close()
+        give_up_at = self._clock() + self.reconnect_within
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, PortError) and e.code in _TRANSIENT_PORT),
             wait=wait_random_exponential(multiplier=0.1, max=2.0),
-            stop=stop_after_delay(self.reconnect_within),
+            # Our clock, not tenacity's: the deadline must follow the injected clock in tests.
+            stop=lambda _state: self._clock() >= give_up_at,
             sleep=self._sleep,
             reraise=True,
         )
@@ -317,11 +319,11 @@ class _Reader:
     def _sim(self) -> None:
         facts = self.facts
         try:
-            lines = self.modem.execute(BASE_COMMANDS["cpin"][0])
-            code = self._parse("+CPIN", p.parse_cpin_code, lines[0]) if lines else None
+            cpin_lines = self.modem.execute(BASE_COMMANDS["cpin"][0])
+            code = self._parse("+CPIN", p.parse_cpin_code, cpin_lines[0]) if cpin_lines else None
             facts.sim_state = p.sim_state_from_cpin(code) if code is not None else SimState.UNKNOWN
         except CmeError as exc:
-            facts.sim_state = p.sim_state_from_cme(exc.error_code, exc.error_text)
+            facts.sim_state = p.sim_state_from_cme(exc.error_code, exc.error_text.partition(":")[2].strip())
         except CommandError:
             facts.sim_state = SimState.ERROR
         except ReadTimeout as exc:
@@ -330,10 +332,10 @@ class _Reader:
             return
         ladder = self.modem.dialect.iccid_commands + BASE_COMMANDS["iccid"]
         for command in ladder:
-            lines = self._try((command,))
-            if not lines:
+            iccid_lines = self._try((command,))
+            if not iccid_lines:
                 continue
-            iccid = self._parse(command.text, p.parse_iccid, lines[0])
+            iccid = self._parse(command.text, p.parse_iccid, iccid_lines[0])
             if isinstance(iccid, str):
                 facts.iccid = iccid
                 break

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from at_helpers import CHUNKINGS, answer_lines, run, wire_reply
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from at_helpers import CHUNKINGS, answer_lines, run, wire_reply
 from drivers.at import Command, FinalError
 from drivers.errors import ParseError
 from drivers.models import AccessTechnology, RegDomain, RegistrationState, SignalQuality, SimState

@@ -1,0 +1,195 @@
+"""The snapshot reader over a scripted transport: which commands are sent, and how facts are merged."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.errors import PortError, ReadTimeout
+from drivers.models import AccessTechnology, Carrier, RegDomain, Registration, RegistrationState, SignalInfo, SimState
+from drivers.modem import Modem, best_registration, signal_bars
+from fakes import FakeClock, ScriptedTransport, cme, ok
+
+IMEI = "867698041234561"  # Luhn-valid
+ICCID = "89860424102287654321"
+
+# A plain 27.007 module: replies as in 27.007's examples, values of a China Mobile IoT card on LTE.
+GENERIC_SCRIPT: dict[str, bytes | None] = {
+    "AT+CMEE=1": ok(),
+    "AT+CGMI": ok("Acme Wireless"),
+    "AT+CGMM": ok("AW-1"),
+    "AT+CGMR": ok("AW1_V1.2.3"),
+    "AT+CGSN": ok(IMEI),
+    "AT+CPIN?": ok("+CPIN: READY"),
+    "AT+CCID": ok(f"+CCID: {ICCID}"),
+    "AT+CIMI": ok("460041234567890"),
+    "AT+CSQ": ok("+CSQ: 24,99"),
+    "AT+CESQ": ok("+CESQ: 99,99,255,255,28,47"),
+    "AT+CREG?": ok('+CREG: 2,1,"5A1F","1A2D001",7'),
+    "AT+CGREG?": ok("+CGREG: 0,1"),
+    "AT+CEREG?": ok('+CEREG: 2,1,"5A1F","1A2D001",7'),
+    "AT+COPS?": ok('+COPS: 0,0,"CHINA MOBILE",7'),
+    "AT+CGATT?": ok("+CGATT: 1"),
+    "AT+CGDCONT?": ok('+CGDCONT: 1,"IP","cmiot","0.0.0.0",0,0', '+CGDCONT: 2,"IPV4V6","cmnet","",0,0'),
+    "AT+CGACT?": ok("+CGACT: 1,1", "+CGACT: 2,0"),
+    "AT+CGPADDR": ok('+CGPADDR: 1,"10.72.13.5"', "+CGPADDR: 2"),
+}
+
+
+def make_modem(script: dict[str, bytes | None], **kwargs: object) -> tuple[Modem, ScriptedTransport]:
+    clock = FakeClock()
+    transport = ScriptedTransport(dict(script), clock=clock, **kwargs)  # type: ignore[arg-type]
+    modem = Modem("/dev/fake", open_transport=lambda port, baud: transport, clock=clock, sleep=clock.sleep)
+    return modem, transport
+
+
+def test_generic_modem_snapshot_has_every_fact() -> None:
+    modem, transport = make_modem(GENERIC_SCRIPT)
+    snap = modem.read_snapshot()
+    assert snap.identity.manufacturer == "Acme Wireless"
+    assert snap.identity.model == "AW-1"
+    assert snap.identity.revision == "AW1_V1.2.3"
+    assert snap.identity.imei == IMEI and snap.identity.imei_luhn_ok is True
+    assert snap.sim.state is SimState.READY
+    assert snap.sim.iccid == ICCID
+    assert snap.sim.imsi == "460041234567890"
+    assert snap.sim.carrier is Carrier.CHINA_MOBILE
+    net = snap.network
+    assert net.registration is RegistrationState.HOME
+    assert net.registration_domain is RegDomain.EPS
+    assert net.access_technology is AccessTechnology.LTE
+    assert (net.tac, net.cell_id) == (0x5A1F, 0x1A2D001)
+    assert net.operator_name == "CHINA MOBILE"
+    assert net.mcc_mnc == "46004"  # home-registered: the IMSI's PLMN
+    assert net.attached is True
+    assert (net.apn, net.ip_address) == ("cmiot", "10.72.13.5")
+    assert snap.signal.rssi_dbm == -65
+    assert snap.signal.rsrp_dbm == -93
+    assert snap.signal.rsrq_db == -5.5
+    assert snap.signal.bars == 3
+    assert snap.dialect == "generic"
+    assert snap.problems == ()
+    # Every command once, nothing extra.
+    assert transport.sent == list(GENERIC_SCRIPT)
+    assert snap.commands_sent == len(GENERIC_SCRIPT)
+
+
+def test_absent_sim_skips_reads_that_need_a_sim() -> None:
+    script = {**GENERIC_SCRIPT, "AT+CPIN?": cme(10), "AT+CREG?": ok("+CREG: 2,0"), "AT+CEREG?": ok("+CEREG: 2,0")}
+    modem, transport = make_modem(script)
+    snap = modem.read_snapshot()
+    assert snap.sim.state is SimState.ABSENT
+    assert snap.sim.iccid is None
+    for skipped in ("AT+CCID", "AT+CIMI", "AT+CGATT?", "AT+CGDCONT?", "AT+CGACT?", "AT+CGPADDR"):
+        assert skipped not in transport.sent
+
+
+def test_pin_locked_sim_still_gives_iccid_but_no_imsi() -> None:
+    script = {**GENERIC_SCRIPT, "AT+CPIN?": ok("+CPIN: SIM PIN"), "AT+CIMI": cme(11)}
+    modem, transport = make_modem(script)
+    snap = modem.read_snapshot()
+    assert snap.sim.state is SimState.PIN_REQUIRED
+    assert snap.sim.iccid == ICCID
+    assert "AT+CIMI" not in transport.sent
+
+
+def test_iccid_ladder_falls_back_to_crsm() -> None:
+    script = {**GENERIC_SCRIPT, "AT+CRSM=176,12258,0,0,10": ok('+CRSM: 144,0,"98684020012278563412"')}
+    del script["AT+CCID"]
+    modem, transport = make_modem(script)
+    snap = modem.read_snapshot()
+    assert snap.sim.iccid == "89860402102287654321"
+    assert transport.sent.index("AT+CCID") < transport.sent.index("AT+ICCID") < transport.sent.index(
+        "AT+CRSM=176,12258,0,0,10"
+    )
+
+
+def test_manufacturer_falls_back_to_gmi_then_ati() -> None:
+    script = {k: v for k, v in GENERIC_SCRIPT.items() if k not in ("AT+CGMI", "AT+CGMM", "AT+CGMR")}
+    script["ATI"] = ok("Manufacturer: Acme Wireless", "Model: AW-1", "Revision: AW1_V1.2.3")
+    modem, transport = make_modem(script)
+    snap = modem.read_snapshot()
+    assert (snap.identity.manufacturer, snap.identity.model, snap.identity.revision) == (
+        "Acme Wireless",
+        "AW-1",
+        "AW1_V1.2.3",
+    )
+    assert "AT+GMI" in transport.sent
+    assert "AT+CGMM" not in transport.sent  # ATI already said it
+
+
+def test_malformed_answer_is_a_named_problem_not_a_crash() -> None:
+    script = {**GENERIC_SCRIPT, "AT+CSQ": ok("+CSQ: banana")}
+    modem, _ = make_modem(script)
+    snap = modem.read_snapshot()
+    assert snap.signal.rssi_dbm is None
+    assert any(problem.startswith("+CSQ") for problem in snap.problems)
+
+
+def test_one_slow_command_is_noted_and_the_read_goes_on() -> None:
+    script = {**GENERIC_SCRIPT, "AT+COPS?": None, "AT": ok()}
+    modem, _ = make_modem(script)
+    snap = modem.read_snapshot()
+    assert snap.network.operator_name is None
+    assert any("AT+COPS?" in problem for problem in snap.problems)
+    assert snap.sim.iccid == ICCID
+
+
+def test_silent_modem_raises_read_timeout_quickly() -> None:
+    modem, transport = make_modem({})
+    transport.script = {key: None for key in ("AT+CMEE=1", "AT")}
+    with pytest.raises(ReadTimeout) as info:
+        modem.read_snapshot()
+    assert "stopped answering" in info.value.message
+    assert transport.sent == ["AT+CMEE=1", "AT"]
+
+
+def test_port_that_vanishes_is_reopened_and_the_read_restarts() -> None:
+    clock = FakeClock()
+    first = ScriptedTransport(dict(GENERIC_SCRIPT), clock=clock, vanish_after=3)
+    second = ScriptedTransport(dict(GENERIC_SCRIPT), clock=clock)
+    opened = iter([first, second])
+    modem = Modem("/dev/fake", open_transport=lambda port, baud: next(opened), clock=clock, sleep=clock.sleep)
+    snap = modem.read_snapshot()
+    assert snap.sim.iccid == ICCID
+    assert first.closed
+    assert modem.reconnects == 1
+
+
+def test_port_that_never_returns_raises_after_the_deadline() -> None:
+    clock = FakeClock()
+    first = ScriptedTransport(dict(GENERIC_SCRIPT), clock=clock, vanish_after=1)
+
+    def reopen(port: str, baud: int) -> ScriptedTransport:
+        if not first.closed:
+            return first
+        raise PortError("missing", port=port, code="port_missing")
+
+    modem = Modem("/dev/fake", open_transport=reopen, clock=clock, sleep=clock.sleep, reconnect_within=5)
+    start = clock.now
+    with pytest.raises(PortError):
+        modem.read_snapshot()
+    assert clock.now - start >= 5
+
+
+@pytest.mark.parametrize(
+    ("rsrp", "rssi", "tech", "bars"),
+    [
+        (-75.0, None, AccessTechnology.LTE, 5),
+        (-95.0, -70.0, AccessTechnology.LTE, 3),
+        (-125.0, None, AccessTechnology.LTE, 0),
+        (None, -70.0, AccessTechnology.GSM, 4),
+        (-95.0, -100.0, AccessTechnology.UMTS, 1),
+        (None, None, None, 0),
+    ],
+)
+def test_signal_bars(rsrp: float | None, rssi: float | None, tech: AccessTechnology | None, bars: int) -> None:
+    assert signal_bars(SignalInfo(rssi_dbm=rssi, rsrp_dbm=rsrp), tech) == bars
+
+
+def test_best_registration_prefers_registered_then_newest_domain() -> None:
+    cs = Registration(RegDomain.CS, 1, RegistrationState.HOME)
+    eps_denied = Registration(RegDomain.EPS, 3, RegistrationState.DENIED)
+    ps = Registration(RegDomain.PS, 1, RegistrationState.HOME)
+    assert best_registration([cs, eps_denied, ps]) is ps
+    assert best_registration([eps_denied, Registration(RegDomain.CS, 2, RegistrationState.SEARCHING)]) is eps_denied
+    assert best_registration([]) is None
