@@ -287,7 +287,7 @@ class _Reader:
             self.facts.csq = self._parse("+CSQ", p.parse_csq, lines[0])
         if "cesq" not in dialect.skip_base and (lines := self._base("cesq")):
             self.facts.cesq = self._parse("+CESQ", p.parse_cesq, lines[0])
-        self._registration(dialect)
+        self._registration(dialect, _str(self.facts.identity.get("model")))
         if lines := self._base("cops"):
             self.facts.operator = self._parse("+COPS", p.parse_cops_read, lines[0])
         if self.facts.sim_state is SimState.READY:
@@ -342,8 +342,8 @@ class _Reader:
         if facts.sim_state is SimState.READY and (lines := self._base("imsi")):
             facts.imsi = self._parse("+CIMI", p.parse_imsi, lines)
 
-    def _registration(self, dialect: Dialect) -> None:
-        names = ["creg", "cgreg", "cereg"] + (["c5greg"] if dialect.supports_5g else [])
+    def _registration(self, dialect: Dialect, model: str | None) -> None:
+        names = ["creg", "cgreg", "cereg"] + (["c5greg"] if dialect.supports_5g(model) else [])
         for name in names:
             if name in dialect.skip_base:
                 continue

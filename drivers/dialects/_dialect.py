@@ -36,6 +36,8 @@ class Dialect:
     ``queries`` run after the base reads and fill or refine facts (serving cell, SINR, technology).
     ``counters`` reads the module's own byte counters (the meter's second opinion).
     ``boot_urcs`` are URC prefixes that mean the module has (re)booted.
+    ``five_g_models`` are lowercase model substrings of the vendor's 5G families (LTE-only modules answer
+    ``+C5GREG?`` with ERROR, a wasted round trip).
     ``skip_base`` names base reads the dialect answers better itself (e.g. ``"csq"`` when a query gives RSSI),
     so no command is sent whose answer would not be used.
     """
@@ -50,7 +52,12 @@ class Dialect:
     counters: VendorQuery | None = None
     boot_urcs: tuple[str, ...] = ()
     skip_base: frozenset[str] = field(default_factory=frozenset)
-    supports_5g: bool = False
+    five_g_models: tuple[str, ...] = ()
+
+    def supports_5g(self, model: str | None) -> bool:
+        """Whether ``+C5GREG?`` is worth a round trip: only on the vendor's 5G families, matched on the model."""
+        text = (model or "").lower()
+        return any(pattern in text for pattern in self.five_g_models)
 
     def matches(self, manufacturer_text: str) -> bool:
         text = manufacturer_text.lower()

@@ -208,5 +208,6 @@ DIALECT = Dialect(
     # re-initialisation (AT+CFUN=0/1, hot swap) without a reboot, so they are not taken as one.
     boot_urcs=("RDY", "*ATREADY:"),
     skip_base=frozenset({"cesq"}),
-    supports_5g=True,
+    # SIM82xx/SIM83xx are the 5G families; SIM7xxx and A76xx are LTE.
+    five_g_models=("sim82", "sim83"),
 )

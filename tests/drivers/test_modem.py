@@ -193,3 +193,20 @@ def test_best_registration_prefers_registered_then_newest_domain() -> None:
     assert best_registration([cs, eps_denied, ps]) is ps
     assert best_registration([eps_denied, Registration(RegDomain.CS, 2, RegistrationState.SEARCHING)]) is eps_denied
     assert best_registration([]) is None
+
+
+@pytest.mark.parametrize(
+    ("manufacturer", "model", "asks_5g"),
+    [
+        ("Quectel", "EC25", False),
+        ("Quectel", "RM520N-GL", True),
+        ("SIMCOM INCORPORATED", "SIMCOM_SIM7600CE-T", False),
+        ("SIMCOM INCORPORATED", "SIMCOM_SIM8262E-M2", True),
+        ("Acme Wireless", "AW-5G", False),
+    ],
+)
+def test_c5greg_is_asked_only_of_5g_families(manufacturer: str, model: str, asks_5g: bool) -> None:
+    script = {**GENERIC_SCRIPT, "AT+CGMI": ok(manufacturer), "AT+CGMM": ok(model)}
+    modem, transport = make_modem(script)
+    modem.read_snapshot()
+    assert ("AT+C5GREG?" in transport.sent) is asks_5g
