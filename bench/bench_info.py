@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drivers.modem import Modem  # noqa: E402
-from simulators.modem import ModemSimulator  # noqa: E402
+from drivers.modem import Modem
+from simulators.modem import ModemSimulator
 
 PROFILES = ("quectel_ec25", "simcom_sim7600", "huawei_me909s", "generic")
 

@@ -16,9 +16,9 @@ from typing import TypeVar
 from tenacity import Retrying, retry_if_exception, wait_random_exponential
 
 from . import parsers as p
-from .at import Command
+from .at import AtEngine, Command
 from .carrier import carrier_for
-from .dialects import GENERIC, Dialect, detect_dialect
+from .dialects import GENERIC, KNOWN_URC_PREFIXES, Dialect, detect_dialect
 from .errors import CmeError, CommandError, ParseError, PortError, ReadTimeout
 from .models import (
     AccessTechnology,
@@ -171,7 +171,8 @@ class Modem:
 
     def open(self) -> AtSession:
         if self.session is None:
-            self.session = AtSession(self._open_transport(self.port, self.baud), clock=self._clock)
+            engine = AtEngine(KNOWN_URC_PREFIXES)
+            self.session = AtSession(self._open_transport(self.port, self.baud), engine, clock=self._clock)
             if self.dialect is not GENERIC:
                 self.session.add_urc_prefixes(self.dialect.urc_prefixes)
         return self.session

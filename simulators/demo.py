@@ -1,4 +1,4 @@
-"""`make demo`: start the modem simulator on a pseudo-terminal and run `iotcard info` against it, as a technician would."""
+"""`make demo`: run `iotcard info` against the modem simulator on a pseudo-terminal, as a technician would."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ command, an answer to the pending command (its expected prefix), a URC (a regist
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 
 from ..errors import ProtocolError
@@ -183,8 +184,9 @@ class AtEngine:
         if len(raw) > self._max_line:
             return Discarded(len(raw))
         text = raw.replace(b"\x00", b"").decode("utf-8", errors="replace")
-        # Control characters other than tab are line noise (a modem waking up, a baud mismatch).
-        return "".join(c for c in text if c >= " " or c == "\t")
+        # Control characters other than tab, and bytes that are not UTF-8, are line noise (a modem waking up, a
+        # baud mismatch, a glitch on the UART); valid UTF-8 text such as an operator name is kept.
+        return "".join(c for c in text if (c >= " " or c == "\t") and c != "\ufffd")
 
     def _match_urc(self, text: str) -> str | None:
         upper = text.upper()
@@ -205,7 +207,8 @@ class AtEngine:
                 return Urc(prefix, text)
             return StrayLine(text)
 
-        if not self._echo_seen and not self._answered and text.upper() == command.text.upper():
+        # Noise glued in front of the echo (a glitch while the line was idle) still leaves an echo.
+        if not self._echo_seen and not self._answered and text.upper().endswith(command.text.upper()):
             self._echo_seen = True
             return Echo(text)
         if final is not None:
@@ -222,7 +225,23 @@ class AtEngine:
             return Urc(urc_prefix, text)
         if urc_prefix is not None:
             return Urc(urc_prefix, text)
+        if expect is None and not command.multiline and _looks_prefixed(text) and not _is_own_answer(command, text):
+            # A bare answer never looks like '+XYZ: ...' unless XYZ is the command itself ('+CGMI: Quectel');
+            # anything else of that shape is an unsolicited code we do not know yet.
+            return StrayLine(text)
         if expect is None or (command.multiline and self._answered):
             self._answered = True
             return InfoLine(text)
         return StrayLine(text)
+
+
+_PREFIXED = re.compile(r"^[+^$%*#!][A-Za-z0-9_]+:")
+
+
+def _looks_prefixed(text: str) -> bool:
+    return _PREFIXED.match(text) is not None
+
+
+def _is_own_answer(command: Command, text: str) -> bool:
+    name = re.split(r"[=?]", command.text[2:], maxsplit=1)[0].upper()
+    return text.upper().startswith(name + ":")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..at import BASE_URC_PREFIXES
 from ._cmcc import DIALECT as CMCC
 from ._dialect import Dialect, VendorQuery
 from ._fibocom import DIALECT as FIBOCOM
@@ -18,6 +19,7 @@ __all__ = [
     "FIBOCOM",
     "GENERIC",
     "HUAWEI",
+    "KNOWN_URC_PREFIXES",
     "LUAT",
     "QUECTEL",
     "SIMCOM",
@@ -30,6 +32,12 @@ __all__ = [
 
 # Tried in order; the first whose pattern occurs in the manufacturer text wins.
 DIALECTS: tuple[Dialect, ...] = (QUECTEL, SIMCOM, HUAWEI, FIBOCOM, UBLOX, LUAT, CMCC)
+
+# Every URC prefix any known dialect uses. The engine registers all of them from the first byte: a vendor's
+# boot URC (Quectel '+QIND: SMS DONE') can arrive before +CGMI has told us the vendor.
+KNOWN_URC_PREFIXES: tuple[str, ...] = tuple(
+    sorted({*BASE_URC_PREFIXES, *(prefix for dialect in DIALECTS for prefix in dialect.urc_prefixes)})
+)
 
 _BY_NAME: dict[str, Dialect] = {dialect.name: dialect for dialect in (GENERIC, *DIALECTS)}
 

@@ -177,7 +177,7 @@ HUAWEI_ME909S = Profile(
     imei=_HUAWEI_IMEI,
     boot_urcs=("^SYSSTART",),
     vendor_commands=frozenset({"^ICCID", "^HCSQ", "^SYSINFOEX"}),
-    storm_urcs=("^RSSI: 22", '^HCSQ: "LTE",55,45,175,19', "^MODE: 17,17"),
+    storm_urcs=("^RSSI: 22", '^HCSQ: "LTE",56,46,176,20', "^MODE: 17,17"),
 )
 
 GENERIC = Profile(

@@ -261,3 +261,25 @@ def test_random_bytes_raise_nothing_but_engine_errors(data: bytes, pending: bool
 
 def test_wire_reply_frames_like_a_modem() -> None:
     assert wire_reply("+CSQ: 1,2") == b"\r\n+CSQ: 1,2\r\n\r\nOK\r\n"
+
+
+def test_noise_glued_to_the_echo_still_reads_as_echo() -> None:
+    engine = AtEngine()
+    engine.send(Command("AT+CGMI"))
+    engine.receive_data(b"\x00\xfe\xffAT+CGMI\r\r\nQuectel\r\n\r\nOK\r\n")
+    assert drain(engine) == [Echo("AT+CGMI"), InfoLine("Quectel"), FinalOk()]
+
+
+def test_unknown_prefixed_line_is_not_a_bare_answer() -> None:
+    """An unregistered URC before a bare answer must not become the manufacturer."""
+    engine = AtEngine()
+    engine.send(Command("AT+CGMI"))
+    engine.receive_data(b"\r\n+XYZIND: 1\r\n\r\n+CGMI: Quectel\r\n\r\nOK\r\n")
+    assert drain(engine) == [StrayLine("+XYZIND: 1"), InfoLine("+CGMI: Quectel"), FinalOk()]
+
+
+def test_valid_utf8_survives_and_invalid_bytes_are_dropped() -> None:
+    engine = AtEngine()
+    engine.send(Command("AT+COPS?", expect_prefix="+COPS:"))
+    engine.receive_data('\r\n+COPS: 0,0,"中国移动"\xff,7\r\n\r\nOK\r\n'.encode().replace(b"\xc3\xbf", b"\xff"))
+    assert drain(engine) == [InfoLine('+COPS: 0,0,"中国移动",7'), FinalOk()]
