@@ -7,7 +7,8 @@ wrong; the fields carry what was wrong (command, code, partial response), not on
     ├── ConfigError                 a config file or option is wrong
     ├── TransportError              the byte pipe to the modem failed
     │   ├── PortError               the port cannot be opened or vanished (missing, busy, permission, not a tty)
-    │   └── ReadTimeout             the modem stopped answering (no final result code in time)
+    │   ├── ReadTimeout             the modem stopped answering (no final result code in time)
+    │   └── ModemRebooted           the modem announced a (re)boot while a command was in flight
     ├── ProtocolError               the AT engine was misused or its buffer overflowed
     ├── ParseError                  a modem answer does not have the expected shape
     ├── CommandError                the modem answered with a final error result code
@@ -25,6 +26,7 @@ __all__ = [
     "CommandError",
     "ConfigError",
     "IotcardError",
+    "ModemRebooted",
     "ParseError",
     "PortError",
     "ProbeError",
@@ -83,6 +85,17 @@ class ReadTimeout(TransportError):
         self.command = command
         self.timeout = timeout
         self.partial = partial
+
+
+class ModemRebooted(TransportError):
+    """A boot URC (``RDY``, ``^SYSSTART``...) arrived: the pending command is lost and the modem's settings reset."""
+
+    code = "modem_rebooted"
+
+    def __init__(self, message: str, *, command: str, urc: str) -> None:
+        super().__init__(message)
+        self.command = command
+        self.urc = urc
 
 
 class ProtocolError(IotcardError):

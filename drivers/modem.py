@@ -18,8 +18,8 @@ from tenacity import Retrying, retry_if_exception, wait_random_exponential
 from . import parsers as p
 from .at import AtEngine, Command
 from .carrier import carrier_for
-from .dialects import GENERIC, KNOWN_URC_PREFIXES, Dialect, detect_dialect
-from .errors import CmeError, CommandError, ParseError, PortError, ReadTimeout
+from .dialects import GENERIC, KNOWN_BOOT_URCS, KNOWN_URC_PREFIXES, Dialect, detect_dialect
+from .errors import CmeError, CommandError, ModemRebooted, ParseError, PortError, ReadTimeout
 from .models import (
     AccessTechnology,
     ModemIdentity,
@@ -52,15 +52,37 @@ __all__ = [
 
 
 def _cmd(
-    text: str, prefix: str | None = None, *, timeout: float = 2.0, multiline: bool = False, cacheable: bool = False
+    text: str,
+    prefix: str | None = None,
+    *,
+    timeout: float = 2.0,
+    multiline: bool = False,
+    cacheable: bool = False,
+    pattern: str | None = None,
 ) -> Command:
-    return Command(text, timeout=timeout, expect_prefix=prefix, multiline=multiline, cacheable=cacheable)
+    return Command(
+        text, timeout=timeout, expect_prefix=prefix, multiline=multiline, cacheable=cacheable, answer_pattern=pattern
+    )
+
+
+def _reg_read(name: str) -> Command:
+    # The read form is '<n>,<stat>[,...]' with two plain numbers first; the URC form ('<stat>' or
+    # '<stat>,"<lac>",...') that may arrive meanwhile is not (27.007 §7.2, §10.1.20, §10.1.22).
+    return _cmd(f"AT{name}?", f"{name}:", pattern=rf"(?i)^\{name}:\s*\d+\s*,\s*\d+\s*(,|$)")
 
 
 # The 27.007 base (V.250 §6.1 for the +G* forms). Fallbacks are tuples, tried in order (ModemManager's generic
 # modem lists +CGMI then +GMI).
 BASE_COMMANDS: dict[str, tuple[Command, ...]] = {
-    "cmee": (_cmd("AT+CMEE=1", timeout=1.0),),
+    # One round trip sets numeric CME errors and the registration reads that carry LAC/TAC/CI/AcT (n=2); the
+    # ladder's second rung sets each alone for a module that refuses part of the line (V.250 §5.2.1 concatenation).
+    "init": (_cmd("AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2", timeout=2.0),),
+    "init_each": (
+        _cmd("AT+CMEE=1", timeout=1.0),
+        _cmd("AT+CREG=2", timeout=1.0),
+        _cmd("AT+CGREG=2", timeout=1.0),
+        _cmd("AT+CEREG=2", timeout=1.0),
+    ),
     "manufacturer": (_cmd("AT+CGMI", cacheable=True), _cmd("AT+GMI", cacheable=True)),
     "ati": (_cmd("ATI", multiline=True, cacheable=True),),
     "model": (_cmd("AT+CGMM", cacheable=True), _cmd("AT+GMM", cacheable=True)),
@@ -71,10 +93,10 @@ BASE_COMMANDS: dict[str, tuple[Command, ...]] = {
     "imsi": (_cmd("AT+CIMI", timeout=5.0),),
     "csq": (_cmd("AT+CSQ", "+CSQ:"),),
     "cesq": (_cmd("AT+CESQ", "+CESQ:"),),
-    "creg": (_cmd("AT+CREG?", "+CREG:"),),
-    "cgreg": (_cmd("AT+CGREG?", "+CGREG:"),),
-    "cereg": (_cmd("AT+CEREG?", "+CEREG:"),),
-    "c5greg": (_cmd("AT+C5GREG?", "+C5GREG:"),),
+    "creg": (_reg_read("+CREG"),),
+    "cgreg": (_reg_read("+CGREG"),),
+    "cereg": (_reg_read("+CEREG"),),
+    "c5greg": (_reg_read("+C5GREG"),),
     "cops": (_cmd("AT+COPS?", "+COPS:", timeout=10.0),),
     "cgatt": (_cmd("AT+CGATT?", "+CGATT:", timeout=5.0),),
     "cgdcont": (_cmd("AT+CGDCONT?", "+CGDCONT:", multiline=True),),
@@ -167,12 +189,15 @@ class Modem:
         self.session: AtSession | None = None
         self.dialect: Dialect = GENERIC
         self.reconnects = 0
+        self.reboots = 0
         self._commands_before = 0
 
     def open(self) -> AtSession:
         if self.session is None:
             engine = AtEngine(KNOWN_URC_PREFIXES)
-            self.session = AtSession(self._open_transport(self.port, self.baud), engine, clock=self._clock)
+            self.session = AtSession(
+                self._open_transport(self.port, self.baud), engine, clock=self._clock, boot_prefixes=KNOWN_BOOT_URCS
+            )
             if self.dialect is not GENERIC:
                 self.session.add_urc_prefixes(self.dialect.urc_prefixes)
         return self.session
@@ -216,18 +241,31 @@ class Modem:
         return self.open().execute(command).lines
 
     def read_snapshot(self) -> ModemSnapshot:
-        """Read everything once. A port that vanishes mid-read is waited for and the read starts over once."""
-        for attempt in range(2):
+        """Read everything once.
+
+        A port that vanishes mid-read is waited for, and a modem that reboots mid-read is given a moment; either way
+        the read starts over (its settings are gone), at most twice.
+        """
+        attempts = 3
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
             try:
                 return _Reader(self).run()
             except PortError as exc:
-                if attempt == 1 or exc.code not in _TRANSIENT_PORT:
+                if last or exc.code not in _TRANSIENT_PORT:
                     raise
                 self._reopen()
+            except ModemRebooted:
+                if last:
+                    raise
+                self.reboots += 1
+                # Let the rest of the boot chatter (+CPIN: READY, SMS DONE...) pass before asking again.
+                self.open().pump(_BOOT_SETTLE)
         raise AssertionError("unreachable")
 
 
 _TRANSIENT_PORT = frozenset({"port_vanished", "port_missing"})
+_BOOT_SETTLE = 0.5
 
 
 class _Reader:
@@ -280,7 +318,7 @@ class _Reader:
     def run(self) -> ModemSnapshot:
         session = self.modem.open()
         start_count = self.modem.commands_sent
-        self._base("cmee")
+        self._init()
         self._identity(session)
         self._sim()
         dialect = self.modem.dialect
@@ -296,6 +334,12 @@ class _Reader:
         for query in dialect.queries:
             self._vendor(query.command, query.parse)
         return self._build(self.modem.commands_sent - start_count)
+
+    def _init(self) -> None:
+        if self._base("init") is not None:
+            return
+        for command in BASE_COMMANDS["init_each"]:
+            self._try((command,))
 
     def _identity(self, session: AtSession) -> None:
         ident = self.facts.identity

@@ -21,7 +21,7 @@ from .at import (
     Urc,
     cme_meaning,
 )
-from .errors import CmeError, CmsError, CommandError, ReadTimeout
+from .errors import CmeError, CmsError, CommandError, ModemRebooted, ReadTimeout
 from .transport import Transport
 
 __all__ = ["AtSession", "Clock", "Response"]
@@ -56,6 +56,7 @@ class AtSession:
         *,
         clock: Clock = time.monotonic,
         on_urc: Callable[[Urc], None] | None = None,
+        boot_prefixes: Iterable[str] = (),
     ) -> None:
         self.transport = transport
         self.engine = engine or AtEngine()
@@ -66,6 +67,9 @@ class AtSession:
         self.commands_sent = 0
         self.discarded_bytes = 0
         self._needs_resync = False
+        self._boot_prefixes = frozenset(prefix.upper() for prefix in boot_prefixes)
+        self._boot_seen: Urc | None = None
+        self.reboots_seen = 0
 
     def add_urc_prefixes(self, prefixes: Iterable[str]) -> None:
         self.engine.with_urc_prefixes(prefixes)
@@ -103,9 +107,21 @@ class AtSession:
                 raise _command_error(command, event, tuple(lines))
             else:
                 self._note(event)
+                if self._boot_seen is not None:
+                    urc, self._boot_seen = self._boot_seen, None
+                    self.engine.abandon()
+                    self._needs_resync = True
+                    raise ModemRebooted(
+                        f"the modem restarted ({urc.text}) while {command.text} was in flight",
+                        command=command.text,
+                        urc=urc.text,
+                    )
 
     def _note(self, event: object) -> None:
         if isinstance(event, Urc):
+            if event.prefix in self._boot_prefixes:
+                self._boot_seen = event
+                self.reboots_seen += 1
             self.recent_urcs.append(event)
             if self._on_urc is not None:
                 self._on_urc(event)
@@ -129,7 +145,10 @@ class AtSession:
                 self._note(event)
 
     def pump(self, duration: float) -> None:
-        """Read for ``duration`` seconds with no command in flight, dispatching URCs."""
+        """Read for ``duration`` seconds with no command in flight, dispatching URCs.
+
+        A boot URC seen here concerns no command, so it does not fail the next one.
+        """
         limit = self._clock() + duration
         while (remaining := limit - self._clock()) > 0:
             data = self.transport.read(min(remaining, _READ_SLICE))
@@ -137,6 +156,7 @@ class AtSession:
                 self.engine.receive_data(data)
                 while (event := self.engine.next_event()) is not NEED_DATA:
                     self._note(event)
+        self._boot_seen = None
 
 
 def _command_error(command: Command, final: FinalError, lines: tuple[str, ...]) -> CommandError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..errors import ProtocolError
@@ -36,6 +37,9 @@ class Command:
     ``multiline``: the answer may have several lines (``+CGDCONT?``, ``ATI``); lines without the prefix that follow
     the first answer line belong to it (Quectel's EN-DC ``+QENG`` answer).  A single-line command takes the first
     matching line; a later line with the same prefix is a URC when the prefix is registered as one.
+    ``answer_pattern``: a regular expression a line with the expected prefix must match to be the answer. It tells
+    a solicited ``+CREG: 2,1,"5A1F",...`` (``<n>,<stat>``) from the URC ``+CREG: 1`` that shares its prefix
+    (27.007 §7.2): a non-matching line is filed as a URC however early it arrives.
     ``cacheable``: the answer does not change while the modem runs (identity), so it is read once.
     """
 
@@ -44,9 +48,15 @@ class Command:
     expect_prefix: str | None = None
     multiline: bool = False
     cacheable: bool = False
+    answer_pattern: str | None = None
 
     def __post_init__(self) -> None:
         validate_command_text(self.text)
+        if self.answer_pattern is not None:
+            try:
+                re.compile(self.answer_pattern)
+            except re.error as exc:
+                raise ProtocolError(f"AT command {self.text!r} has a bad answer pattern: {exc}") from None
         if self.timeout <= 0:
             raise ProtocolError(f"AT command {self.text!r} needs a positive timeout, got {self.timeout}")
 

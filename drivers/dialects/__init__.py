@@ -19,6 +19,7 @@ __all__ = [
     "FIBOCOM",
     "GENERIC",
     "HUAWEI",
+    "KNOWN_BOOT_URCS",
     "KNOWN_URC_PREFIXES",
     "LUAT",
     "QUECTEL",
@@ -38,6 +39,9 @@ DIALECTS: tuple[Dialect, ...] = (QUECTEL, SIMCOM, HUAWEI, FIBOCOM, UBLOX, LUAT, 
 KNOWN_URC_PREFIXES: tuple[str, ...] = tuple(
     sorted({*BASE_URC_PREFIXES, *(prefix for dialect in DIALECTS for prefix in dialect.urc_prefixes)})
 )
+
+# URCs that mean "the module has just booted" for any known dialect.
+KNOWN_BOOT_URCS: tuple[str, ...] = tuple(sorted({prefix for dialect in DIALECTS for prefix in dialect.boot_urcs}))
 
 _BY_NAME: dict[str, Dialect] = {dialect.name: dialect for dialect in (GENERIC, *DIALECTS)}
 

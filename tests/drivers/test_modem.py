@@ -14,7 +14,7 @@ ICCID = "89860424102287654321"
 
 # A plain 27.007 module: replies as in 27.007's examples, values of a China Mobile IoT card on LTE.
 GENERIC_SCRIPT: dict[str, bytes | None] = {
-    "AT+CMEE=1": ok(),
+    "AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2": ok(),
     "AT+CGMI": ok("Acme Wireless"),
     "AT+CGMM": ok("AW-1"),
     "AT+CGMR": ok("AW1_V1.2.3"),
@@ -98,8 +98,10 @@ def test_iccid_ladder_falls_back_to_crsm() -> None:
     modem, transport = make_modem(script)
     snap = modem.read_snapshot()
     assert snap.sim.iccid == "89860402102287654321"
-    assert transport.sent.index("AT+CCID") < transport.sent.index("AT+ICCID") < transport.sent.index(
-        "AT+CRSM=176,12258,0,0,10"
+    assert (
+        transport.sent.index("AT+CCID")
+        < transport.sent.index("AT+ICCID")
+        < transport.sent.index("AT+CRSM=176,12258,0,0,10")
     )
 
 
@@ -136,11 +138,11 @@ def test_one_slow_command_is_noted_and_the_read_goes_on() -> None:
 
 def test_silent_modem_raises_read_timeout_quickly() -> None:
     modem, transport = make_modem({})
-    transport.script = {key: None for key in ("AT+CMEE=1", "AT")}
+    transport.script = {key: None for key in ("AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2", "AT")}
     with pytest.raises(ReadTimeout) as info:
         modem.read_snapshot()
     assert "stopped answering" in info.value.message
-    assert transport.sent == ["AT+CMEE=1", "AT"]
+    assert transport.sent == ["AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2", "AT"]
 
 
 def test_port_that_vanishes_is_reopened_and_the_read_restarts() -> None:
@@ -210,3 +212,18 @@ def test_c5greg_is_asked_only_of_5g_families(manufacturer: str, model: str, asks
     modem, transport = make_modem(script)
     modem.read_snapshot()
     assert ("AT+C5GREG?" in transport.sent) is asks_5g
+
+
+def test_module_refusing_the_concatenated_init_gets_each_setting_alone() -> None:
+    script = {k: v for k, v in GENERIC_SCRIPT.items() if not k.startswith("AT+CMEE")}
+    script.update({"AT+CMEE=1": ok(), "AT+CREG=2": ok(), "AT+CGREG=2": ok()})  # no +CEREG on a 2G/3G module
+    modem, transport = make_modem(script)
+    snap = modem.read_snapshot()
+    assert transport.sent[:5] == [
+        "AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2",
+        "AT+CMEE=1",
+        "AT+CREG=2",
+        "AT+CGREG=2",
+        "AT+CEREG=2",
+    ]
+    assert snap.sim.iccid == ICCID
