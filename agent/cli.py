@@ -261,7 +261,7 @@ def _display_width(text: str) -> int:
 
 
 def _at(args: argparse.Namespace, out: TextIO, err: TextIO, lang: str) -> int:
-    line = args.line.strip()
+    line = args.line.strip(" ")
     try:
         validate_command_text(line)
         command = Command(line, timeout=args.timeout, multiline=True)
