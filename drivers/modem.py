@@ -18,7 +18,7 @@ from tenacity import Retrying, retry_if_exception, wait_random_exponential
 from . import parsers as p
 from .at import AtEngine, Command
 from .carrier import carrier_for
-from .dialects import GENERIC, KNOWN_BOOT_URCS, KNOWN_URC_PREFIXES, Dialect, detect_dialect
+from .dialects import GENERIC, KNOWN_BOOT_URCS, KNOWN_URC_PREFIXES, Dialect, VendorQuery, detect_dialect
 from .errors import CmeError, CommandError, ModemRebooted, ParseError, PortError, ReadTimeout
 from .models import (
     AccessTechnology,
@@ -322,17 +322,19 @@ class _Reader:
         self._identity(session)
         self._sim()
         dialect = self.modem.dialect
-        if "csq" not in dialect.skip_base and (lines := self._base("csq")):
+        # Vendor queries first: what they say (RSSI, RSRP...) need not be asked again in the base's words.
+        for query in dialect.queries:
+            self._vendor(query)
+        vendor = _merge_vendor(self.facts.vendor)
+        if "csq" not in dialect.skip_base and vendor.rssi_dbm is None and (lines := self._base("csq")):
             self.facts.csq = self._parse("+CSQ", p.parse_csq, lines[0])
-        if "cesq" not in dialect.skip_base and (lines := self._base("cesq")):
+        if "cesq" not in dialect.skip_base and vendor.rsrp_dbm is None and (lines := self._base("cesq")):
             self.facts.cesq = self._parse("+CESQ", p.parse_cesq, lines[0])
         self._registration(dialect, _str(self.facts.identity.get("model")))
         if lines := self._base("cops"):
             self.facts.operator = self._parse("+COPS", p.parse_cops_read, lines[0])
         if self.facts.sim_state is SimState.READY:
             self._packet()
-        for query in dialect.queries:
-            self._vendor(query.command, query.parse)
         return self._build(self.modem.commands_sent - start_count)
 
     def _init(self) -> None:
@@ -411,11 +413,15 @@ class _Reader:
         if any(a.active for a in facts.activations) and (lines := self._base("cgpaddr")):
             facts.addresses = self._parse("+CGPADDR", p.parse_cgpaddr, lines) or ()
 
-    def _vendor(self, command: Command, parse: Callable[[Sequence[str]], VendorFacts]) -> None:
-        lines = self._try((command,))
+    def _vendor(self, query: VendorQuery) -> None:
+        if query.fills:
+            known = _merge_vendor(self.facts.vendor)
+            if all(getattr(known, name) is not None for name in query.fills):
+                return
+        lines = self._try((query.command,))
         if lines is None:
             return
-        facts = self._parse(command.text, parse, lines)
+        facts = self._parse(query.command.text, query.parse, lines)
         if facts is not None:
             self.facts.vendor.append(facts)
 

@@ -21,10 +21,13 @@ class VendorQuery:
     """A vendor command and the pure parser that turns its answer lines into :class:`VendorFacts`.
 
     A query that answers ERROR (firmware without it) or does not parse is skipped; the base still answers.
+    ``fills`` names the :class:`VendorFacts` fields the query can give; when earlier queries already gave all of
+    them the query is not sent (an empty set means: always send).
     """
 
     command: Command
     parse: FactsParser
+    fills: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -337,8 +337,17 @@ DIALECT = Dialect(
     iccid_commands=(Command("AT+QCCID", expect_prefix="+QCCID:"),),
     queries=(
         VendorQuery(QENG_SERVINGCELL, parse_qeng_servingcell),
-        VendorQuery(Command("AT+QCSQ", expect_prefix="+QCSQ:"), parse_qcsq),
-        VendorQuery(Command("AT+QNWINFO", expect_prefix="+QNWINFO:"), parse_qnwinfo),
+        # Firmware without +QENG (or a QENG in SEARCH) leaves these to fill in; after a full QENG they add nothing.
+        VendorQuery(
+            Command("AT+QCSQ", expect_prefix="+QCSQ:"),
+            parse_qcsq,
+            fills=frozenset({"access_technology", "rssi_dbm", "rsrp_dbm", "rsrq_db", "sinr_db"}),
+        ),
+        VendorQuery(
+            Command("AT+QNWINFO", expect_prefix="+QNWINFO:"),
+            parse_qnwinfo,
+            fills=frozenset({"access_technology", "mcc_mnc", "band", "channel"}),
+        ),
     ),
     counters=VendorQuery(Command("AT+QGDCNT?", expect_prefix="+QGDCNT:"), parse_qgdcnt),
     # RDY is printed once the UART is up after power-on or reset; POWERED DOWN is the way down, not a boot.

@@ -202,7 +202,9 @@ DIALECT = Dialect(
     iccid_commands=(Command("AT+CICCID", expect_prefix="+ICCID:"),),
     queries=(
         VendorQuery(Command("AT+CPSI?", expect_prefix="+CPSI:"), parse_cpsi),
-        VendorQuery(Command("AT+CNSMOD?", expect_prefix="+CNSMOD:"), parse_cnsmod),
+        VendorQuery(
+            Command("AT+CNSMOD?", expect_prefix="+CNSMOD:"), parse_cnsmod, fills=frozenset({"access_technology"})
+        ),
     ),
     # RDY (SIM7xxx) and *ATREADY: 1 (A76xx) come once per power-up. PB DONE / SMS DONE also follow a SIM
     # re-initialisation (AT+CFUN=0/1, hot swap) without a reboot, so they are not taken as one.

@@ -227,3 +227,39 @@ def test_module_refusing_the_concatenated_init_gets_each_setting_alone() -> None
         "AT+CEREG=2",
     ]
     assert snap.sim.iccid == ICCID
+
+
+QENG_LTE = '+QENG: "servingcell","NOCONN","LTE","FDD",460,00,1A2D001,123,1300,3,5,5,5A1F,-95,-10,-65,15,0,-,45'
+
+
+def quectel_script(qeng: bytes) -> dict[str, bytes | None]:
+    script = {**GENERIC_SCRIPT, "AT+CGMI": ok("Quectel"), "AT+CGMM": ok("EC25")}
+    script.update(
+        {
+            'AT+QENG="servingcell"': qeng,
+            "AT+QCSQ": ok('+QCSQ: "LTE",-65,-95,175,-10'),
+            "AT+QNWINFO": ok('+QNWINFO: "FDD LTE","46000","LTE BAND 3",1300'),
+            "AT+QCCID": ok(f"+QCCID: {ICCID}"),
+        }
+    )
+    return script
+
+
+def test_vendor_facts_spare_the_base_and_overlapping_queries() -> None:
+    modem, transport = make_modem(quectel_script(ok(QENG_LTE)))
+    snap = modem.read_snapshot()
+    assert snap.dialect == "quectel"
+    for spared in ("AT+QCSQ", "AT+QNWINFO", "AT+CSQ", "AT+CESQ", "AT+CCID"):
+        assert spared not in transport.sent
+    assert snap.signal.rsrp_dbm == -95 and snap.signal.rssi_dbm == -65
+    assert snap.network.mcc_mnc == "46000"
+    assert snap.network.band == "B3"
+
+
+def test_vendor_query_that_errors_falls_back_to_the_next_and_the_base() -> None:
+    modem, transport = make_modem(quectel_script(b"\r\nERROR\r\n"))
+    snap = modem.read_snapshot()
+    assert {"AT+QCSQ", "AT+QNWINFO"} <= set(transport.sent)
+    assert "AT+CSQ" not in transport.sent  # +QCSQ gave the RSSI
+    assert snap.signal.rsrp_dbm == -95
+    assert snap.network.access_technology is AccessTechnology.LTE
