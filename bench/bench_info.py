@@ -13,11 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from drivers.modem import Modem
 from simulators.modem import ModemSimulator
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PROFILES = ("quectel_ec25", "simcom_sim7600", "huawei_me909s", "generic")
 

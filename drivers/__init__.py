@@ -1,0 +1,62 @@
+"""Talk AT commands to the cellular module: the engine, 27.007 parsers, vendor dialects and the snapshot reader."""
+
+from __future__ import annotations
+
+from .errors import (
+    CmeError,
+    CmsError,
+    CommandError,
+    ConfigError,
+    IotcardError,
+    ModemRebooted,
+    ParseError,
+    PortError,
+    ProbeError,
+    ProtocolError,
+    PublishError,
+    ReadTimeout,
+    TransportError,
+)
+from .models import (
+    AccessTechnology,
+    Carrier,
+    ModemIdentity,
+    ModemSnapshot,
+    NetworkInfo,
+    RegistrationState,
+    SignalInfo,
+    SimInfo,
+    SimState,
+)
+from .modem import Modem, read_snapshot, signal_bars
+from .transport import SerialTransport, Transport
+
+__all__ = [
+    "AccessTechnology",
+    "Carrier",
+    "CmeError",
+    "CmsError",
+    "CommandError",
+    "ConfigError",
+    "IotcardError",
+    "Modem",
+    "ModemIdentity",
+    "ModemRebooted",
+    "ModemSnapshot",
+    "NetworkInfo",
+    "ParseError",
+    "PortError",
+    "ProbeError",
+    "ProtocolError",
+    "PublishError",
+    "ReadTimeout",
+    "RegistrationState",
+    "SerialTransport",
+    "SignalInfo",
+    "SimInfo",
+    "SimState",
+    "Transport",
+    "TransportError",
+    "read_snapshot",
+    "signal_bars",
+]

@@ -190,6 +190,7 @@ class Modem:
         self.dialect: Dialect = GENERIC
         self.reconnects = 0
         self.reboots = 0
+        self._cache: dict[str, tuple[str, ...]] = {}
         self._commands_before = 0
 
     def open(self) -> AtSession:
@@ -203,6 +204,7 @@ class Modem:
         return self.session
 
     def close(self) -> None:
+        self._cache.clear()
         if self.session is not None:
             self._commands_before += self.session.commands_sent
             self.session.transport.close()
@@ -237,8 +239,17 @@ class Modem:
         self.reconnects += 1
 
     def execute(self, command: Command) -> tuple[str, ...]:
-        """Run one command; the answer's lines. Raises CommandError, ReadTimeout or PortError."""
-        return self.open().execute(command).lines
+        """Run one command; the answer's lines. Raises CommandError, ReadTimeout or PortError.
+
+        A cacheable command (identity) is answered from memory until the modem reboots or the port is reopened,
+        when a different module may be behind it.
+        """
+        if command.cacheable and command.text in self._cache:
+            return self._cache[command.text]
+        lines = self.open().execute(command).lines
+        if command.cacheable:
+            self._cache[command.text] = lines
+        return lines
 
     def read_snapshot(self) -> ModemSnapshot:
         """Read everything once.
@@ -259,6 +270,7 @@ class Modem:
                 if last:
                     raise
                 self.reboots += 1
+                self._cache.clear()
                 # Let the rest of the boot chatter (+CPIN: READY, SMS DONE...) pass before asking again.
                 self.open().pump(_BOOT_SETTLE)
         raise AssertionError("unreachable")

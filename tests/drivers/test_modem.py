@@ -263,3 +263,19 @@ def test_vendor_query_that_errors_falls_back_to_the_next_and_the_base() -> None:
     assert "AT+CSQ" not in transport.sent  # +QCSQ gave the RSSI
     assert snap.signal.rsrp_dbm == -95
     assert snap.network.access_technology is AccessTechnology.LTE
+
+
+def test_identity_is_read_once_per_port_open_but_sim_and_radio_every_time() -> None:
+    modem, transport = make_modem(GENERIC_SCRIPT)
+    first = modem.read_snapshot()
+    sent_first = list(transport.sent)
+    second = modem.read_snapshot()
+    again = transport.sent[len(sent_first) :]
+    assert first.identity == second.identity
+    for cached in ("AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN"):
+        assert cached not in again
+    for fresh in ("AT+CPIN?", "AT+CCID", "AT+CSQ", "AT+CEREG?"):
+        assert fresh in again
+    modem.close()
+    modem.read_snapshot()
+    assert transport.sent[len(sent_first) + len(again) :].count("AT+CGMI") == 1
