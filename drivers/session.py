@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -25,6 +26,8 @@ from .errors import CmeError, CmsError, CommandError, ModemRebooted, ReadTimeout
 from .transport import Transport
 
 __all__ = ["AtSession", "Clock", "Response"]
+
+log = logging.getLogger("iotcard.at")
 
 Clock = Callable[[], float]
 
@@ -80,6 +83,7 @@ class AtSession:
             self._resync()
         self.transport.write(self.engine.send(command))
         self.commands_sent += 1
+        log.debug("-> %s", command.text)
         deadline = self._clock() + command.timeout
         lines: list[str] = []
         while True:
@@ -99,6 +103,7 @@ class AtSession:
                 if data:
                     self.engine.receive_data(data)
                 continue
+            log.debug("<- %r", event)
             if isinstance(event, InfoLine):
                 lines.append(event.text)
             elif isinstance(event, FinalOk):

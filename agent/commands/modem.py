@@ -1,0 +1,201 @@
+"""``iotcard info`` and ``iotcard at``: what the module and the SIM say."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+from drivers.at import Command, validate_command_text
+from drivers.errors import CommandError, ProtocolError
+from drivers.models import ModemSnapshot
+from drivers.modem import Modem
+
+from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
+from ..i18n import t
+from ..schemas import snapshot_out
+
+ORDER = 10
+
+
+def add_port_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port",
+        default=os.environ.get("IOTCARD_PORT"),
+        help="the modem's AT port, e.g. /dev/ttyUSB2 or /dev/serial/by-id/... (default: $IOTCARD_PORT)",
+    )
+    parser.add_argument("--baud", type=int, default=115200, help="baud rate (USB modems ignore it; default 115200)")
+
+
+def register(sub: Any) -> None:
+    info = sub.add_parser(
+        "info",
+        help="module, SIM, network and signal in one screen",
+        description="Read identity (IMEI, ICCID, IMSI), SIM state, registration, operator, attach, APN/IP and "
+        "signal from the module, with the vendor's own commands where they say more.",
+        epilog="JSON fields are null where the module does not say. exit: 0 answered, 3 port unusable, "
+        "4 modem not answering.",
+    )
+    add_port_arguments(info)
+    info.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    info.set_defaults(handler=run_info)
+
+    at = sub.add_parser(
+        "at",
+        help="send one raw AT command and print the answer",
+        description="Send one AT command line and print the module's answer. The line must be printable ASCII "
+        "starting with AT; CR, LF and control characters are refused, so one command is sent, never two.",
+        epilog="exit: 0 OK, 1 the module answered ERROR/+CME ERROR, 2 refused command line, 3 port unusable, "
+        "4 no answer within --timeout. Quote the command for the shell: iotcard at 'AT+CPIN?'",
+    )
+    add_port_arguments(at)
+    at.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    at.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        help="seconds to wait for the final result (default 5; AT+COPS=? can take 180)",
+    )
+    at.add_argument("line", metavar="AT_COMMAND", help="e.g. 'AT+CSQ'")
+    at.set_defaults(handler=run_at)
+
+
+def _need_port(args: argparse.Namespace, ctx: Context) -> int | None:
+    if not args.port:
+        return ctx.fail(
+            "port_required", "no modem port given", "pass --port /dev/ttyUSB2 or set IOTCARD_PORT", EXIT_USAGE
+        )
+    return None
+
+
+def run_info(args: argparse.Namespace, ctx: Context) -> int:
+    if (status := _need_port(args, ctx)) is not None:
+        return status
+    out, lang = ctx.out, ctx.lang
+    started = time.monotonic()
+    with Modem(args.port, args.baud) as modem:
+        snapshot = modem.read_snapshot()
+    duration_ms = round((time.monotonic() - started) * 1000)
+    if args.json:
+        out.write(snapshot_out(snapshot, duration_ms).model_dump_json(indent=2) + "\n")
+    else:
+        out.write(render_info(snapshot, lang, duration_ms))
+    return EXIT_OK
+
+
+def _value(value: object, lang: str, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if isinstance(value, float):
+        value = f"{value:g}"
+    return f"{value}{unit}"
+
+
+def render_info(snapshot: ModemSnapshot, lang: str, duration_ms: int) -> str:
+    ident, sim, net, sig = snapshot.identity, snapshot.sim, snapshot.network, snapshot.signal
+    area = net.tac if net.tac is not None else net.lac
+    operator = " / ".join(x for x in (net.operator_name, net.mcc_mnc) if x) or None
+    registration = t(net.registration.value, lang) if net.registration else None
+    sections: list[tuple[str, list[tuple[str, object]]]] = [
+        (
+            "Modem",
+            [
+                ("Manufacturer", ident.manufacturer),
+                ("Model", ident.model),
+                ("Revision", ident.revision),
+                ("IMEI", ident.imei),
+            ],
+        ),
+        (
+            "SIM",
+            [
+                ("State", t(sim.state.value, lang)),
+                ("ICCID", sim.iccid),
+                ("IMSI", sim.imsi),
+                ("Carrier", sim.carrier.value if sim.carrier else None),
+            ],
+        ),
+        (
+            "Network",
+            [
+                ("Registration", registration),
+                ("Technology", net.access_technology.value if net.access_technology else None),
+                ("Operator", operator),
+                ("LAC/TAC", f"{area:X} ({area})" if area is not None else None),
+                ("Cell ID", f"{net.cell_id:X} ({net.cell_id})" if net.cell_id is not None else None),
+                ("Attached", net.attached),
+                ("APN", net.apn),
+                ("IP address", net.ip_address),
+            ],
+        ),
+        (
+            "Signal",
+            [
+                ("RSSI", _value(sig.rssi_dbm, lang, " dBm")),
+                ("RSRP", _value(sig.rsrp_dbm, lang, " dBm")),
+                ("RSRQ", _value(sig.rsrq_db, lang, " dB")),
+                ("SINR", _value(sig.sinr_db, lang, " dB")),
+                ("Bars", "▮" * sig.bars + "▯" * (5 - sig.bars) + f" {sig.bars}/5"),
+            ],
+        ),
+    ]
+    width = max(_display_width(t(label, lang)) for _, rows in sections for label, _ in rows) + 2
+    lines: list[str] = []
+    for title, rows in sections:
+        lines.append(t(title, lang))
+        for label, value in rows:
+            text = t(label, lang)
+            pad = " " * (width - _display_width(text))
+            lines.append(f"  {text}{pad}{_value(value, lang)}")
+    lines.append(
+        f"{t('Dialect', lang)}: {snapshot.dialect}  {t('Commands', lang)}: {snapshot.commands_sent}  {duration_ms} ms"
+    )
+    for problem in snapshot.problems:
+        lines.append(f"  ! {problem}")
+    return "\n".join(lines) + "\n"
+
+
+def _display_width(text: str) -> int:
+    # CJK characters take two terminal columns.
+    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+
+
+def run_at(args: argparse.Namespace, ctx: Context) -> int:
+    if (status := _need_port(args, ctx)) is not None:
+        return status
+    out = ctx.out
+    line = args.line.strip(" ")
+    try:
+        validate_command_text(line)
+        command = Command(line, timeout=args.timeout, multiline=True)
+    except ProtocolError as exc:
+        return ctx.fail(
+            "invalid_command", exc.message, "send one printable command starting with AT, e.g. 'AT+CSQ'", EXIT_USAGE
+        )
+    with Modem(args.port, args.baud) as modem:
+        try:
+            lines = modem.execute(command)
+        except CommandError as exc:
+            if args.json:
+                doc = {
+                    "command": line,
+                    "lines": list(exc.partial),
+                    "final": exc.error_text,
+                    "ok": False,
+                    "error_code": exc.error_code,
+                }
+                out.write(json.dumps(doc) + "\n")
+            else:
+                out.writelines(text + "\n" for text in exc.partial)
+                out.write(exc.error_text + "\n")
+            return EXIT_FAIL
+    if args.json:
+        out.write(json.dumps({"command": line, "lines": list(lines), "final": "OK", "ok": True}) + "\n")
+    else:
+        out.writelines(text + "\n" for text in lines)
+        out.write("OK\n")
+    return EXIT_OK

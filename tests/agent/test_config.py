@@ -1,0 +1,55 @@
+"""The config file: unknown keys refused, errors name the file, the key and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import AgentConfig, load_config
+from drivers.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "agent.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[modem]\nport = "/dev/ttyUSB2"\n'))
+    assert config.modem.port == "/dev/ttyUSB2"
+    assert config.modem.baud == 115200
+    assert config.paths.state_dir == Path("/var/lib/iotcard")
+    assert isinstance(config, AgentConfig)
+
+
+def test_unknown_key_is_named_with_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[modem]\nprot = "/dev/ttyUSB2"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in info.value.message
+    assert "modem.prot" in info.value.message
+    assert "unknown key" in info.value.message
+
+
+def test_wrong_type_names_key_and_expectation(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, "[modem]\nbaud = -5\n"))
+    assert "modem.baud" in info.value.message
+    assert "greater than 0" in info.value.message
+
+
+def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[modem\nport = 1\n"))
+    with pytest.raises(ConfigError, match="does not exist") as info:
+        load_config(tmp_path / "nope.toml")
+    assert info.value.code == "config_missing"
+
+
+def test_binary_garbage_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
