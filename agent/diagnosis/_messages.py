@@ -1,0 +1,209 @@
+"""What each finding says to the technician, in English and Chinese: one sentence, then what to do next."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._findings import Finding
+
+__all__ = ["MESSAGES", "render"]
+
+# code -> language -> (message, hint). Templates use str.format with the finding's params.
+MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
+    "ok": {
+        "en": ("Everything checked is fine: the card is registered, online and has data left.", ""),
+        "zh": ("检查项全部正常：卡已注册、在线且有剩余流量。", ""),
+    },
+    "port_unavailable": {
+        "en": ("The modem's serial port cannot be used: {detail}.", "{port_hint}"),
+        "zh": ("无法使用模块串口：{detail}。", "{port_hint}"),
+    },
+    "modem_unresponsive": {
+        "en": (
+            "The 4G module does not answer AT commands.",
+            "Check the module's power and antenna connector; power-cycle the device; if it stays silent, the module "
+            "may need replacing.",
+        ),
+        "zh": ("4G 模块不响应 AT 指令。", "检查模块供电和连接；给设备断电重启；仍无响应时可能需要更换模块。"),
+    },
+    "sim_absent": {
+        "en": (
+            "No SIM card is detected.",
+            "Power off, reseat the SIM card (chip side and notch as marked on the slot), then power on; clean the "
+            "contacts if it still is not seen.",
+        ),
+        "zh": ("未检测到 SIM 卡。", "断电后重新插好 SIM 卡（注意芯片朝向和缺口），再上电；仍检测不到时清洁触点。"),
+    },
+    "sim_pin_required": {
+        "en": (
+            "The SIM card is locked with a PIN.",
+            "IoT cards should have the PIN disabled: ask the card provider for the PIN, unlock it once, and "
+            'disable the PIN lock (AT+CLCK="SC",0,"<pin>").',
+        ),
+        "zh": (
+            "SIM 卡设置了 PIN 码锁。",
+            '物联网卡应关闭 PIN 码：向卡商获取 PIN，解锁后关闭 PIN 锁（AT+CLCK="SC",0,"<pin>"）。',
+        ),
+    },
+    "sim_puk_required": {
+        "en": (
+            "The SIM card is blocked (PUK required) after wrong PIN entries.",
+            "Do not guess further: get the PUK from the card provider, or ask for a replacement card.",
+        ),
+        "zh": ("SIM 卡因 PIN 输错已被锁（需要 PUK 码）。", "不要继续尝试：向卡商获取 PUK 码，或申请换卡。"),
+    },
+    "sim_error": {
+        "en": (
+            "The SIM card reports a failure ({detail}).",
+            "Reseat the card; if it persists, the card is faulty: replace it.",
+        ),
+        "zh": ("SIM 卡故障（{detail}）。", "重新插拔卡；仍故障则卡已损坏，请换卡。"),
+    },
+    "iccid_changed": {
+        "en": (
+            "A different SIM card is in this device than last time (ICCID {previous} → {current}).",
+            "If the card was not swapped on purpose, check the device; carriers bind cards to devices (机卡分离) "
+            "and may suspend a card found in another device: update the binding in the app.",
+        ),
+        "zh": (
+            "本设备中的 SIM 卡与上次不同（ICCID {previous} → {current}）。",
+            "如非有意换卡请检查设备；运营商有机卡绑定（机卡分离）策略，卡在其他设备中使用可能被停机，请在平台上更新绑定。",
+        ),
+    },
+    "imei_changed": {
+        "en": (
+            "This card now sits in a different module than last time (IMEI {previous} → {current}).",
+            "A card moved to another device risks suspension by the carrier's card-device binding (机卡分离): move it "
+            "back, or ask the card provider to re-bind it to IMEI {current}.",
+        ),
+        "zh": (
+            "此卡所在的模块与上次不同（IMEI {previous} → {current}）。",
+            "卡换到其他设备可能触发运营商机卡绑定而被停机：请放回原设备，或联系卡商将其重新绑定到 IMEI {current}。",
+        ),
+    },
+    "no_signal": {
+        "en": (
+            "The module measures no signal at all.",
+            "Check that the antenna is connected and outside any metal cabinet.",
+        ),
+        "zh": ("模块检测不到任何信号。", "检查天线是否连接好，并放在金属柜体外。"),
+    },
+    "weak_signal": {
+        "en": (
+            "The signal is weak ({measure} {value:g} {unit} on {technology}, below {threshold:g}).",
+            "Move or raise the antenna, use a higher-gain antenna or a longer cable out of the cabinet.",
+        ),
+        "zh": (
+            "信号弱（{technology} {measure} {value:g} {unit}，低于 {threshold:g}）。",
+            "调整或升高天线位置，使用高增益天线或延长线引出柜外。",
+        ),
+    },
+    "searching": {
+        "en": (
+            "The module is searching for a network and is not registered.",
+            "Wait a minute; if it keeps searching, check the antenna and that the carrier covers this site.",
+        ),
+        "zh": ("模块正在搜网，尚未注册。", "稍等一分钟；若一直搜网，检查天线及该地点是否有运营商覆盖。"),
+    },
+    "registration_denied": {
+        "en": (
+            "The network refuses this card (registration denied).",
+            "The card may be suspended (停机/断网) or not yet activated: an administrator can enable it, or "
+            "force-activate a card in its test period, from the app.",
+        ),
+        "zh": ("网络拒绝此卡注册。", "卡可能已停机/断网或未激活：管理员可在平台上复机，或对测试期的卡强制激活。"),
+    },
+    "roaming": {
+        "en": (
+            "The card is roaming on {operator}.",
+            "Roaming data may cost extra or be barred on directed cards; check the plan.",
+        ),
+        "zh": ("此卡正在漫游（{operator}）。", "漫游流量可能额外计费，定向卡可能不允许漫游；请核对套餐。"),
+    },
+    "not_attached": {
+        "en": (
+            "The card is registered but not attached to the packet (data) service.",
+            "The plan may have no data service or be suspended for data; check the card's status in the app.",
+        ),
+        "zh": ("卡已注册但未附着数据业务。", "套餐可能未开通数据业务或数据已被停用；请在平台上查看卡状态。"),
+    },
+    "pdp_inactive": {
+        "en": (
+            "No data connection (PDP context) is active (APN {apn}).",
+            "Directed cards often need the carrier's own APN: check the APN the card provider gave and the dial-up "
+            "settings of the device.",
+        ),
+        "zh": (
+            "数据连接（PDP 上下文）未激活（APN {apn}）。",
+            "定向卡通常需要运营商指定的专用 APN：请核对卡商提供的 APN 和设备拨号设置。",
+        ),
+    },
+    "no_ip": {
+        "en": (
+            "The data connection has no IP address (APN {apn}).",
+            "Directed cards often need the carrier's own APN: check the APN and re-dial.",
+        ),
+        "zh": ("数据连接没有 IP 地址（APN {apn}）。", "定向卡通常需要专用 APN：请核对 APN 后重新拨号。"),
+    },
+    "dns_failed": {
+        "en": (
+            "Names do not resolve over this card ({detail}).",
+            "Directed cards often allow only the carrier's DNS: use the DNS servers the network assigns, and check "
+            "that the names are in the card's whitelist.",
+        ),
+        "zh": (
+            "通过此卡无法解析域名（{detail}）。",
+            "定向卡通常只允许运营商 DNS：请使用网络分配的 DNS，并确认域名在白名单中。",
+        ),
+    },
+    "directed_blocked": {
+        "en": (
+            "{count} directed target(s) cannot be reached: {targets}.",
+            "Addresses that resolve but do not answer are probably not in this card's directed whitelist: ask the card "
+            "provider to add them (for *.domain entries, give a concrete host such as ecloud.haiwell.com).",
+        ),
+        "zh": (
+            "{count} 个定向地址无法访问：{targets}。",
+            "能解析但无应答的地址可能不在此卡定向白名单中：请联系卡商添加"
+            "（通配域名需给出具体三级域名，如 ecloud.haiwell.com）。",
+        ),
+    },
+    "data_low": {
+        "en": (
+            "Data is running low: {remaining} left of {total} ({percent_left:.0f} %).",
+            "Top up or change the plan before the data runs out and the device goes offline.",
+        ),
+        "zh": (
+            "流量不足：剩余 {remaining}，共 {total}（{percent_left:.0f}%）。",
+            "请在流量耗尽、设备离线之前充值或变更套餐。",
+        ),
+    },
+    "data_exhausted": {
+        "en": (
+            "The plan's data is used up ({used} of {total}).",
+            "Top up or change the plan; the carrier may cut data off.",
+        ),
+        "zh": ("流量已耗尽（已用 {used}，共 {total}）。", "请充值或变更套餐，否则运营商可能断网。"),
+    },
+    "cycle_expiring": {
+        "en": ("The card's service period ends in {days_left} day(s) ({end}).", "{renew_hint}"),
+        "zh": ("卡服务期将在 {days_left} 天后到期（{end}）。", "{renew_hint}"),
+    },
+    "expired": {
+        "en": ("The card's service period has expired ({end}).", "Renew the card in the app, or it will be suspended."),
+        "zh": ("卡服务期已到期（{end}）。", "请在平台上续费，否则将被停机。"),
+    },
+}
+
+
+class _Params(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def render(finding: Finding, lang: str) -> tuple[str, str]:
+    """The finding's message and hint in ``lang`` (``en`` or ``zh``)."""
+    texts = MESSAGES[finding.code]
+    message, hint = texts.get(lang, texts["en"])
+    params: Mapping[str, object] = _Params(finding.params)
+    return message.format_map(params), hint.format_map(params)
