@@ -36,6 +36,7 @@ _ZH: dict[str, str] = {
     "Dialect": "指令方言",
     "Commands": "指令数",
     "Notes": "备注",
+    "Usage this cycle": "本周期用量",
     "yes": "是",
     "no": "否",
     "unknown": "未知",
@@ -69,6 +70,22 @@ _ZH: dict[str, str] = {
 }
 
 
+# English words for enum values a technician reads (the JSON keeps the raw values).
+_EN: dict[str, str] = {
+    "ready": "ready",
+    "absent": "no SIM card",
+    "pin_required": "PIN required",
+    "puk_required": "PUK required (blocked)",
+    "error": "SIM failure",
+    "home": "registered (home network)",
+    "roaming": "registered (roaming)",
+    "searching": "searching",
+    "denied": "registration denied",
+    "not_registered": "not registered",
+    "emergency_only": "emergency calls only",
+}
+
+
 def detect_language(environ: dict[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     for key in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
@@ -80,5 +97,5 @@ def detect_language(environ: dict[str, str] | None = None) -> str:
 
 def t(text: str, lang: str, **values: object) -> str:
     """Translate ``text`` (the English form is the key) and fill ``{placeholders}``."""
-    template = _ZH.get(text, text) if lang == "zh" else text
+    template = _ZH.get(text, text) if lang == "zh" else _EN.get(text, text)
     return template.format(**values) if values else template

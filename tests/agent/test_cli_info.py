@@ -186,7 +186,7 @@ def test_human_output_in_english(link: str) -> None:
     with ModemSimulator(profile="simcom_sim7600", link=link) as sim:
         status, out, _ = run_cli("--lang", "en", "info", "--port", sim.path)
     assert status == 0
-    assert "Registration  home" in out
+    assert "Registration  registered (home network)" in out
     assert "ICCID         898604A8192280123456" in out
 
 

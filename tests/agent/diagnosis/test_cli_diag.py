@@ -1,0 +1,136 @@
+"""`iotcard diag` end to end on the pty simulator: every scenario maps to its findings, with exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from agent.usage import MeterSettings, UsageMeter
+from simulators.modem import PROFILES, ModemSimulator
+
+pytestmark = pytest.mark.integration
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(args), stdout=out, stderr=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def diag(
+    tmp_path: Path, scenario: str, *extra: str, profile: str = "quectel_ec25", lang: str = "en"
+) -> tuple[int, dict]:
+    with ModemSimulator(profile=profile, scenario=scenario, link=str(tmp_path / "tty")) as sim:
+        status, out, _ = run_cli(
+            "--lang", lang, "diag", "--port", sim.path, "--state-dir", str(tmp_path / "state"), "--json", *extra
+        )
+    return status, json.loads(out)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "first", "verdict", "status"),
+    [
+        ("normal", "ok", "ok", 0),
+        ("sim_absent", "sim_absent", "fail", 1),
+        ("pin_locked", "sim_pin_required", "fail", 1),
+        ("puk_locked", "sim_puk_required", "fail", 1),
+        ("registration_denied", "registration_denied", "fail", 1),
+        ("searching_no_signal", "no_signal", "fail", 1),
+        ("roaming", "roaming", "degraded", 1),
+        ("urc_storm", "ok", "ok", 0),
+        ("garbage_bytes", "ok", "ok", 0),
+        ("split_chunks", "ok", "ok", 0),
+        ("reboot", "ok", "ok", 0),
+        ("port_vanish", "ok", "ok", 0),
+        ("hang", "modem_unresponsive", "fail", 4),
+    ],
+)
+def test_scenario_findings(tmp_path: Path, scenario: str, first: str, verdict: str, status: int) -> None:
+    code, doc = diag(tmp_path, scenario)
+    assert code == status
+    assert doc["verdict"] == verdict
+    assert doc["findings"][0]["code"] == first
+    assert all(f["message"] for f in doc["findings"])
+    if scenario == "searching_no_signal":
+        assert [f["code"] for f in doc["findings"]] == ["no_signal", "searching"]
+    if scenario == "hang":
+        assert doc["snapshot"] is None
+    else:
+        assert doc["snapshot"]["modem"]["imei"] == PROFILES["quectel_ec25"].imei
+
+
+def test_missing_port_exits_3_and_still_prints_findings(tmp_path: Path) -> None:
+    status, out, _ = run_cli("diag", "--port", str(tmp_path / "ttyUSB9"), "--state-dir", str(tmp_path), "--json")
+    doc = json.loads(out)
+    assert status == 3
+    assert doc["findings"][0]["code"] == "port_unavailable"
+    assert "does not exist" in doc["findings"][0]["message"]
+    assert any(c["skipped"] and c["check"] == "sim" for c in doc["checks"])
+
+
+def test_changed_iccid_and_imei_between_two_runs(tmp_path: Path) -> None:
+    status, doc = diag(tmp_path, "normal", profile="quectel_ec25")
+    assert status == 0
+    assert json.loads((tmp_path / "state" / "identity.json").read_text())["iccid"] == PROFILES["quectel_ec25"].sim.iccid
+    # The same card's holder swapped: the SIMCom profile has another card and another module.
+    status, doc = diag(tmp_path, "normal", profile="simcom_sim7600")
+    codes = [f["code"] for f in doc["findings"]]
+    assert status == 1 and doc["verdict"] == "degraded"
+    assert codes == ["iccid_changed", "imei_changed"]
+    assert PROFILES["simcom_sim7600"].imei in doc["findings"][1]["message"]
+    # Seen once, remembered: a third run on the same device is clean.
+    status, doc = diag(tmp_path, "normal", profile="simcom_sim7600")
+    assert status == 0
+
+
+def test_plan_near_exhaustion(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    sysfs = tmp_path / "sys"
+    stats = sysfs / "class" / "net" / "wwan0" / "statistics"
+    stats.mkdir(parents=True)
+    settings = MeterSettings(interface="wwan0", sysfs_root=sysfs, proc_root=tmp_path / "proc", timezone="UTC")
+    clock = [time.time() - 120]
+    counters = iter([(0, 0), (95 * 2**20, 1 * 2**20)])
+
+    def write_counters() -> None:
+        rx, tx = next(counters)
+        (stats / "rx_bytes").write_text(f"{rx}\n")
+        (stats / "tx_bytes").write_text(f"{tx}\n")
+
+    with UsageMeter(state, settings, clock=lambda: clock[0]) as meter:
+        write_counters()
+        meter.sample()
+        clock[0] += 60
+        write_counters()
+        meter.sample()
+        meter.commit(final=True)
+    today = date.today()
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        '[usage]\ninterface = "wwan0"\ntimezone = "UTC"\n'
+        f'sysfs_root = "{sysfs}"\n'
+        f'[plan]\nname = "100MB/month"\ntotal_mb = 100\ncycle_start = "{today - timedelta(days=3)}"\n'
+        f'cycle_end = "{today + timedelta(days=20)}"\n'
+    )
+    status, doc = diag(tmp_path, "normal", "--config", str(config))
+    assert status == 1
+    assert doc["findings"][0]["code"] == "data_low"
+    assert doc["usage"]["cycle"]["total_bytes"] == 96 * 2**20
+    assert "MB" in doc["findings"][0]["message"]
+
+
+def test_human_output_in_chinese(tmp_path: Path) -> None:
+    with ModemSimulator(profile="huawei_me909s", scenario="registration_denied", link=str(tmp_path / "tty")) as sim:
+        status, out, _ = run_cli("--lang", "zh", "diag", "--port", sim.path, "--state-dir", str(tmp_path))
+    assert status == 1
+    first = out.splitlines()[0]
+    assert first.startswith("诊断结果: 故障")
+    assert "网络拒绝此卡注册" in out
+    assert "停机" in out
+    assert "\033[" not in out  # no colour when not on a terminal

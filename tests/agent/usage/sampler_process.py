@@ -1,0 +1,33 @@
+"""A sampler that runs until killed: samples a fake tree every few ms and commits every 20 ms.
+
+Usage: python sampler_process.py ROOT STATE_DIR
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from agent.usage import MeterSettings, UsageMeter
+
+
+def main() -> None:
+    root, state_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    settings = MeterSettings(
+        interface="wwan0",
+        sysfs_root=root / "sys",
+        proc_root=root / "proc",
+        timezone="Asia/Shanghai",
+        commit_interval=0.02,
+    )
+    meter = UsageMeter(state_dir, settings)
+    meter.sample()
+    print("ready", flush=True)
+    while True:
+        meter.sample()
+        time.sleep(0.002)  # pacing of the sampler itself, not a test waiting for code
+
+
+if __name__ == "__main__":
+    main()
