@@ -7,19 +7,35 @@ capabilities that use them; each section model lives here so one file documents 
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agent.directed import (
+    InvalidOption,
+    InvalidTarget,
+    check_interface_name,
+    parse_dns_server,
+    parse_target,
+    probe_host_in_pattern,
+)
 from drivers.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "AgentConfig",
     "DeviceConfig",
+    "DirectedConfig",
+    "DirectedPattern",
     "ModemConfig",
+    "MqttConfig",
     "PathsConfig",
+    "PlanConfig",
+    "ReportConfig",
+    "UsageConfig",
     "load_config",
     "parse_config",
 ]
@@ -50,10 +66,181 @@ class PathsConfig(Section):
     state_dir: Path = Field(default=Path("/var/lib/iotcard"), description="usage and outbox databases, last identity")
 
 
+class UsageConfig(Section):
+    """The data usage meter: which interface, where its counters are, and how the billing cycle runs."""
+
+    interface: str = Field(default="wwan0", min_length=1, description="cellular interface: wwan0, ppp0, usb0, eth1")
+    sysfs_root: Path = Field(default=Path("/sys"), description="counters are read under ROOT/class/net/IF/statistics")
+    proc_root: Path = Field(default=Path("/proc"), description="boot_id is read from ROOT/sys/kernel/random/boot_id")
+    cycle_start_day: int = Field(default=1, ge=1, le=31, description="billing cycle start day; 29-31: month's last day")
+    timezone: str = Field(default="Asia/Shanghai", description="days, months and cycles follow this zone")
+    sample_interval: float = Field(default=60.0, gt=0, description="seconds between counter samples")
+    commit_interval: float = Field(default=300.0, gt=0, description="seconds between writes to flash")
+    max_rate_mbps: float = Field(default=1000.0, gt=0, description="a jump faster than this (Mbit/s) is rejected")
+    low_data_percent: float = Field(default=10.0, ge=0, le=100, description="data_low below this share left")
+    expiring_days: int = Field(default=7, ge=0, description="cycle_expiring this many days before the end")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; expected an IANA name, e.g. Asia/Shanghai") from None
+        return value
+
+
+class PlanConfig(Section):
+    """The card's data plan (from this file for now; the cloud will send it later)."""
+
+    name: str | None = None
+    total_mb: float | None = Field(default=None, ge=0, description="data in the cycle, MB (1 MB = 1024 x 1024 bytes)")
+    cycle_start: date | None = Field(default=None, description="first day of the current cycle")
+    cycle_end: date | None = Field(default=None, description="last day of the current cycle")
+    expiry: date | None = Field(default=None, description="last day the card is valid")
+    card_type: str | None = None
+
+    @model_validator(mode="after")
+    def _cycle_in_order(self) -> PlanConfig:
+        if self.cycle_start and self.cycle_end and self.cycle_end < self.cycle_start:
+            raise ValueError(f"cycle_end {self.cycle_end} is before cycle_start {self.cycle_start}")
+        return self
+
+
+class MqttConfig(Section):
+    """The MQTT link to the cloud. Secrets are read from files named here, never written in this file."""
+
+    host: str | None = Field(default=None, description="broker host name (TLS checks the certificate against it)")
+    port: int | None = Field(default=None, gt=0, lt=65536, description="default 8883 with TLS, 1883 without")
+    tls: bool = True
+    ca_file: Path | None = Field(default=None, description="CA bundle for the broker; default: the system's CAs")
+    cert_file: Path | None = Field(default=None, description="client certificate (PEM) for mutual TLS")
+    key_file: Path | None = Field(default=None, description="client key (PEM) for mutual TLS")
+    insecure: bool = Field(default=False, description="skip the host name check (testing only)")
+    username: str | None = None
+    password_file: Path | None = Field(default=None, description="file holding the password on its first line")
+    protocol: str = Field(default="5", pattern=r"^(5|3\.1\.1)$", description='"5" (MQTT 5) or "3.1.1"')
+    topic_prefix: str = Field(default="iotcard/v1", min_length=1, max_length=128)
+    client_id: str | None = Field(default=None, max_length=128, description="default: iotcard-<device id>")
+    keepalive_initial: int = Field(default=900, ge=30, le=65535, description="seconds; adapted within floor..ceiling")
+    keepalive_floor: int = Field(default=120, ge=30, le=65535)
+    keepalive_ceiling: int = Field(default=1740, ge=30, le=65535)
+    session_expiry: int = Field(default=7 * 86400, ge=0, description="seconds the broker keeps commands queued")
+    monthly_budget_mb: float = Field(default=1.5, gt=0, description="the agent's own MQTT traffic, MB per month")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MqttConfig:
+        if not self.keepalive_floor <= self.keepalive_initial <= self.keepalive_ceiling:
+            raise ValueError("keepalive_floor <= keepalive_initial <= keepalive_ceiling must hold")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        if self.password_file is not None and self.username is None:
+            raise ValueError("password_file needs a username")
+        return self
+
+
+class ReportConfig(Section):
+    """Sample often, report rarely, alarm at once: intervals (seconds) and the outbox's bounds."""
+
+    sample_interval: int = Field(default=60, ge=10, le=3600, description="modem samples feeding the summary")
+    telemetry_interval: int = Field(default=4 * 3600, ge=900, le=86400, description="one telemetry summary per")
+    directed_interval: int = Field(default=86400, ge=3600, le=7 * 86400, description="one directed probe round per")
+    outbox_max_messages: int = Field(default=5000, ge=10)
+    outbox_max_mb: float = Field(default=4.0, gt=0)
+    outbox_max_age_days: float = Field(default=30.0, gt=0, description="routine and state messages older are dropped")
+
+
+class DirectedPattern(Section):
+    """A wildcard whitelist entry and the concrete host probed for it (a pattern itself cannot be queried)."""
+
+    pattern: str = Field(description='"*.haiwell.com", or the app\'s spelling "**.haiwell.com"')
+    probe: str = Field(description="a concrete host under the pattern, e.g. ecloud.haiwell.com")
+    port: int | None = Field(default=None, ge=1, le=65535, description="default: the section's port")
+
+    @model_validator(mode="after")
+    def _probe_under_pattern(self) -> DirectedPattern:
+        try:
+            probe_host_in_pattern(parse_target(self.probe), self.pattern)
+        except (InvalidTarget, InvalidOption) as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+
+class DirectedConfig(Section):
+    """Directed-query targets (定向查询) for `iotcard probe --config` and the daemon's probe round."""
+
+    targets: list[str | DirectedPattern] = Field(
+        default_factory=list,
+        description='hosts, host:port, IPs, URLs, or {pattern = "*.haiwell.com", probe = "ecloud.haiwell.com"}',
+    )
+    dns: list[str] = Field(default_factory=list, description="DNS servers IP[:PORT]; default: the PDP's or system's")
+    interface: str | None = Field(default=None, description="cellular interface the probes are bound to, e.g. wwan0")
+    port: int = Field(default=443, ge=1, le=65535, description="port for targets that do not name one")
+    timeout: float = Field(default=3.0, gt=0, le=60, description="seconds for each phase (DNS, TCP, TLS)")
+    tls: bool = Field(default=False, description="also run a TLS handshake with certificate verification")
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _parse_targets(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        checked: list[Any] = []
+        for number, entry in enumerate(value, start=1):
+            if isinstance(entry, str):
+                try:
+                    parse_target(entry)
+                except InvalidTarget as exc:
+                    wildcard = exc.problem.reason == "wildcard"
+                    extra = ' (write {pattern = "*.haiwell.com", probe = "ecloud.haiwell.com"})' if wildcard else ""
+                    raise ValueError(f"target {number}: {exc.message}{extra}") from None
+            elif isinstance(entry, dict):
+                try:
+                    entry = DirectedPattern.model_validate(entry)
+                except ValidationError as exc:
+                    problems = "; ".join(
+                        (f"{_location(e['loc'])}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+                        for e in exc.errors()
+                    )
+                    raise ValueError(f"target {number}: {problems}") from None
+            else:
+                raise ValueError(f"target {number}: expected a host text or a {{pattern, probe}} table")
+            checked.append(entry)
+        return checked
+
+    @field_validator("dns")
+    @classmethod
+    def _parse_dns(cls, value: list[str]) -> list[str]:
+        for server in value:
+            try:
+                parse_dns_server(server)
+            except InvalidOption as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("interface")
+    @classmethod
+    def _interface_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_interface_name(value)
+            except InvalidOption as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+    def probe_entries(self) -> list[tuple[str, int | None]]:
+        """(target text, the entry's own port or None) per entry; a pattern entry gives its probe host."""
+        return [(entry, None) if isinstance(entry, str) else (entry.probe, entry.port) for entry in self.targets]
+
+
 class AgentConfig(Section):
     device: DeviceConfig = DeviceConfig()
     modem: ModemConfig = ModemConfig()
     paths: PathsConfig = PathsConfig()
+    usage: UsageConfig = UsageConfig()
+    plan: PlanConfig | None = None
+    mqtt: MqttConfig = MqttConfig()
+    report: ReportConfig = ReportConfig()
+    directed: DirectedConfig = DirectedConfig()
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

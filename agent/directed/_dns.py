@@ -1,0 +1,176 @@
+"""A and AAAA over UDP (TCP when truncated) with dnspython messages, on sockets we create and bind ourselves.
+
+The resolver is ours rather than ``dns.resolver`` because every socket must carry the interface binding and the
+facts must say which server answered what. Both queries go out together on one socket; the whole lookup has one
+deadline on the injected clock, split over the tries (servers × attempts).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import select
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+
+from ._bind import apply_binding
+from ._model import Binding, DnsResult, DnsServer, DnsStatus
+
+__all__ = ["resolve", "system_dns_servers"]
+
+_RDTYPES = (dns.rdatatype.A, dns.rdatatype.AAAA)
+_SLICE = 0.25  # longest wait before the clock is read again
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: str  # "noerror" | "nxdomain" | "servfail" | "refused"
+    addresses: tuple[str, ...] = ()
+
+
+def system_dns_servers() -> tuple[DnsServer, ...]:
+    """The nameservers of ``/etc/resolv.conf`` (empty when there is none)."""
+    try:
+        resolver = dns.resolver.Resolver(configure=True)
+    except (dns.exception.DNSException, OSError):
+        return ()
+    servers = []
+    for entry in resolver.nameservers:
+        try:
+            address = str(ipaddress.ip_address(str(entry)))
+        except ValueError:
+            continue
+        servers.append(DnsServer(address=address, port=resolver.port))
+    return tuple(servers)
+
+
+def _classify(response: dns.message.Message, rdtype: dns.rdatatype.RdataType) -> _Answer:
+    rcode = response.rcode()
+    if rcode == dns.rcode.NXDOMAIN:
+        return _Answer("nxdomain")
+    if rcode == dns.rcode.REFUSED:
+        return _Answer("refused")
+    if rcode != dns.rcode.NOERROR:
+        return _Answer("servfail")  # SERVFAIL, and FORMERR/NOTIMP: the server could not give an answer
+    # Any owner: the records at the end of a CNAME chain belong to the chain's last name.
+    addresses = tuple(str(rdata) for rrset in response.answer if rrset.rdtype == rdtype for rdata in rrset)
+    return _Answer("noerror", addresses)
+
+
+def _over_tcp(
+    query: dns.message.Message, server: DnsServer, timeout: float, binding: Binding
+) -> dns.message.Message | None:
+    family = socket.AF_INET6 if server.family_v6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            apply_binding(sock, binding, family)
+            sock.settimeout(timeout)
+            sock.connect((server.address, server.port))
+            return dns.query.tcp(query, server.address, timeout=timeout, sock=sock)
+    except (OSError, dns.exception.DNSException):
+        return None
+
+
+def _exchange(
+    host: str, server: DnsServer, timeout: float, binding: Binding, clock: Callable[[], float]
+) -> dict[dns.rdatatype.RdataType, _Answer]:
+    """Send A and AAAA to ``server`` together; return the answers that arrived before ``timeout``."""
+    deadline = clock() + timeout
+    queries = {rdtype: dns.message.make_query(host, rdtype) for rdtype in _RDTYPES}
+    answers: dict[dns.rdatatype.RdataType, _Answer] = {}
+    family = socket.AF_INET6 if server.family_v6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            apply_binding(sock, binding, family)
+            # Connected: the kernel drops datagrams from anyone else, and an ICMP "port unreachable" ends the wait.
+            sock.connect((server.address, server.port))
+            sock.setblocking(False)
+            for query in queries.values():
+                sock.send(query.to_wire())
+        except OSError:
+            return answers
+        while len(answers) < len(queries) and (remaining := deadline - clock()) > 0:
+            readable, _, _ = select.select([sock], [], [], min(remaining, _SLICE))
+            if not readable:
+                continue
+            try:
+                data = sock.recv(65535)
+            except BlockingIOError:
+                continue
+            except OSError:
+                break  # nothing listens at the server's port: no DNS answer from it
+            try:
+                response = dns.message.from_wire(data)
+            except dns.exception.DNSException:
+                continue
+            for rdtype, query in queries.items():
+                if rdtype in answers or not query.is_response(response):
+                    continue
+                if response.flags & dns.flags.TC:
+                    full = _over_tcp(query, server, max(deadline - clock(), 0.05), binding)
+                    response = full if full is not None else response
+                answers[rdtype] = _classify(response, rdtype)
+    return answers
+
+
+def resolve(
+    host: str,
+    servers: Sequence[DnsServer],
+    *,
+    timeout: float,
+    attempts: int,
+    binding: Binding,
+    clock: Callable[[], float],
+) -> DnsResult:
+    """Look up A and AAAA for ``host`` at ``servers`` (in order, ``attempts`` rounds) within ``timeout`` seconds.
+
+    A definite answer (addresses, NXDOMAIN, no A/AAAA record) ends the lookup; SERVFAIL, REFUSED and silence move
+    on to the next try. With no definite answer the status is the last failure a server answered with (SERVFAIL
+    or REFUSED), else ``timeout``.
+    """
+    started = clock()
+    deadline = started + timeout
+    tries = [server for _ in range(max(1, attempts)) for server in servers]
+
+    def result(status: DnsStatus, server: DnsServer | None, addresses: tuple[str, ...] = ()) -> DnsResult:
+        return DnsResult(
+            status=status,
+            server=str(server) if server else None,
+            addresses=addresses,
+            elapsed_ms=round((clock() - started) * 1000),
+        )
+
+    if not tries:
+        return result(DnsStatus.TIMEOUT, None)
+    per_try = timeout / len(tries)
+    failure: tuple[DnsStatus, DnsServer | None] = (DnsStatus.TIMEOUT, None)
+    partly_empty: DnsServer | None = None
+    for server in tries:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            break
+        answers = _exchange(host, server, min(per_try, remaining), binding, clock)
+        addresses = tuple(dict.fromkeys(a for answer in answers.values() for a in answer.addresses))
+        statuses = [answer.status for answer in answers.values()]
+        if addresses:
+            return result(DnsStatus.OK, server, addresses)
+        if "nxdomain" in statuses:
+            return result(DnsStatus.NXDOMAIN, server)
+        if len(statuses) == len(_RDTYPES) and all(status == "noerror" for status in statuses):
+            return result(DnsStatus.NO_ANSWER, server)
+        if "noerror" in statuses:
+            partly_empty = server
+        for status in ("refused", "servfail"):
+            if status in statuses:
+                failure = (DnsStatus(status), server)
+    if partly_empty is not None:
+        return result(DnsStatus.NO_ANSWER, partly_empty)
+    return result(*failure)
