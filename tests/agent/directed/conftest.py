@@ -1,4 +1,4 @@
-"""The loopback network for directed-query tests, started once per session and stopped at teardown."""
+"""The loopback network for directed-query tests, started once for the whole test run and stopped at teardown."""
 
 from __future__ import annotations
 

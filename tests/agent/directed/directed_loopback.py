@@ -253,7 +253,7 @@ class Dnsmasq:
 
 @dataclass
 class Network:
-    """What the session fixture started: ``dns`` is the dnsmasq address for ``--dns``."""
+    """What the network fixture started: ``dns`` is the dnsmasq address for ``--dns``."""
 
     dns: str
     open: OpenListener
