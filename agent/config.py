@@ -122,7 +122,7 @@ class MqttConfig(Section):
     protocol: str = Field(default="5", pattern=r"^(5|3\.1\.1)$", description='"5" (MQTT 5) or "3.1.1"')
     topic_prefix: str = Field(default="iotcard/v1", min_length=1, max_length=128)
     client_id: str | None = Field(default=None, max_length=128, description="default: iotcard-<device id>")
-    keepalive_initial: int = Field(default=900, ge=30, le=65535, description="seconds; adapted within floor..ceiling")
+    keepalive_initial: int = Field(default=1200, ge=30, le=65535, description="seconds; adapted within floor..ceiling")
     keepalive_floor: int = Field(default=120, ge=30, le=65535)
     keepalive_ceiling: int = Field(default=1740, ge=30, le=65535)
     session_expiry: int = Field(default=7 * 86400, ge=0, description="seconds the broker keeps commands queued")

@@ -626,18 +626,18 @@ def contract_markdown() -> str:
             for ref in [ref.split('"', 1)[0]]
         }
     )
-    for name in parts:
-        model = globals().get(name)
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            out += ["", f"### `{name}`", ""]
-            out += ["| field | type | required | meaning |", "|---|---|---|---|", *_field_rows(model)]
+    for part in parts:
+        found = globals().get(part)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            out += ["", f"### `{part}`", ""]
+            out += ["| field | type | required | meaning |", "|---|---|---|---|", *_field_rows(found)]
     out += ["", "### Commands (`cmd/{name}`, payload: the fields below as one JSON object)", ""]
     out += ["| command | model | fields (besides `request_id`) | what it does |", "|---|---|---|---|"]
-    for model in _COMMAND_MODELS:
-        name = model.model_fields["command"].default
-        fields = ", ".join(f"`{f}`" for f in model.model_fields if f not in ("request_id", "command")) or "—"
-        doc = " ".join((model.__doc__ or "").split())
-        out.append(f"| `{name}` | `{model.__name__}` | {fields} | {doc} |")
+    for command in _COMMAND_MODELS:
+        name = command.model_fields["command"].default
+        fields = ", ".join(f"`{f}`" for f in command.model_fields if f not in ("request_id", "command")) or "—"
+        doc = " ".join((command.__doc__ or "").split())
+        out.append(f"| `{name}` | `{command.__name__}` | {fields} | {doc} |")
     out += ["", "Result error codes: " + ", ".join(f"`{code}`" for code in COMMAND_RESULT_ERRORS) + "."]
     events = ", ".join(f"`{event.value}`" for event in EventName)
     out += ["", f"Events: {events}."]

@@ -1,7 +1,7 @@
 """Benchmark: `iotcard probe` with 20 targets, 5 of which time out at 2 s, against a loopback network.
 
 Targets run concurrently, so the whole run should take about as long as the slowest probe (target: <= 2.5 s).
-The network is the one the tests use (tests/agent/directed/directed_loopback.py): a real dnsmasq, listeners on
+The network is the one the tests use (tests/directed_loopback.py): a real dnsmasq, listeners on
 127.0.0.x, and listeners whose full accept queue drops SYNs like a carrier's whitelist does.
 Run: .venv/bin/python bench/bench_probe.py [--runs 5] [--timeout 2]
 """
@@ -18,11 +18,11 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "agent" / "directed"))
-
-from directed_loopback import RECORDS, BlockedListener, ClosedPort, Dnsmasq, OpenListener  # noqa: E402
+# The project root first, so "tests/agent" and "tests/drivers" never shadow the real packages.
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from agent.directed import ProbeOptions, parse_dns_server, probe_texts  # noqa: E402
+from directed_loopback import RECORDS, BlockedListener, ClosedPort, Dnsmasq, OpenListener  # noqa: E402
 
 TARGET_WALL_S = 2.5
 

@@ -129,7 +129,6 @@ class SampleWindow:
         return SignalSummary(**{key: stat.out() for key, stat in self.stats.items()})
 
 
-
 def identity_key(snapshot: ModemSnapshot) -> tuple[object, ...]:
     """What the identity message says about the module and SIM; a change means re-sending it."""
     ident, sim = snapshot.identity, snapshot.sim

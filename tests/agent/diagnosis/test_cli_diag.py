@@ -134,3 +134,55 @@ def test_human_output_in_chinese(tmp_path: Path) -> None:
     assert "网络拒绝此卡注册" in out
     assert "停机" in out
     assert "\033[" not in out  # no colour when not on a terminal
+
+
+@pytest.fixture
+def loopback(tmp_path: Path):
+    import shutil
+
+    from directed_loopback import RECORDS, BlockedListener, Dnsmasq, OpenListener
+
+    if shutil.which("dnsmasq") is None and not Path("/usr/sbin/dnsmasq").exists():
+        pytest.skip("dnsmasq is not installed ('make test' as root installs it)")
+    opened, blocked = OpenListener("127.0.0.2"), BlockedListener("127.0.0.4")
+    if not blocked.verified:
+        pytest.skip("this kernel answers SYNs to a full accept queue: no silent-drop listener")
+    server = Dnsmasq(dict(RECORDS)).start()
+    try:
+        yield server.address, opened.port, blocked.port
+    finally:
+        server.stop()
+        opened.close()
+        blocked.close()
+
+
+def test_directed_targets_reachable_and_blocked(tmp_path: Path, loopback: tuple[str, int, int]) -> None:
+    dns, open_port, blocked_port = loopback
+    targets = [f"open.iot.test:{open_port}", f"blocked.iot.test:{blocked_port}"]
+    status, doc = diag(tmp_path, "normal", "--targets", *targets, "--dns", dns, "--timeout", "1")
+    assert status == 1
+    assert [f["code"] for f in doc["findings"]] == ["directed_blocked"]
+    assert f"blocked.iot.test:{blocked_port} (blocked)" in doc["findings"][0]["message"]
+    assert [r["verdict"] for r in doc["probes"]["results"]] == ["reachable", "blocked"]
+
+
+def test_dns_failing_for_every_target(tmp_path: Path, loopback: tuple[str, int, int]) -> None:
+    dns, _, _ = loopback
+    status, doc = diag(tmp_path, "normal", "--targets", "missing.iot.test", "gone.iot.test", "--dns", dns)
+    assert status == 1
+    assert doc["findings"][0]["code"] == "dns_failed"
+
+
+def test_targets_are_not_probed_without_an_ip(tmp_path: Path) -> None:
+    status, doc = diag(tmp_path, "registration_denied", "--targets", "127.0.0.2:9")
+    assert status == 1
+    assert doc["probes"] is None
+    directed = next(c for c in doc["checks"] if c["check"] == "directed")
+    assert directed["skipped"]
+
+
+def test_wildcard_target_is_refused_with_exit_2(tmp_path: Path) -> None:
+    with ModemSimulator(profile="generic", link=str(tmp_path / "tty")) as sim:
+        status, _, err = run_cli("diag", "--port", sim.path, "--state-dir", str(tmp_path), "--targets", "*.haiwell.com")
+    assert status == 2
+    assert "ecloud.haiwell.com" in err or "third-level" in err

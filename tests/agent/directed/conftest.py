@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dns.rcode
 import pytest
+
 from directed_loopback import (
     IDN_ASCII,
     RECORDS,

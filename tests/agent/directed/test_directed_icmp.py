@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from directed_loopback import ClosedPort
 
 from agent.directed import (
     Binding,
@@ -22,6 +21,7 @@ from agent.directed import (
     probe_targets,
 )
 from agent.directed._icmp import ping
+from directed_loopback import ClosedPort
 
 
 def recording_ping(tmp_path: Path, exit_code: int, output: str) -> tuple[Path, Path]:

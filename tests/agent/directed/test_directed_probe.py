@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from directed_loopback import IDN_NAME, BlockedListener, Network, OpenListener, StubDns
 
 from agent.cli import main
 from agent.directed import (
@@ -31,6 +30,7 @@ from agent.directed import (
 )
 from agent.directed._dns import resolve
 from agent.directed._tcp import connect_first
+from directed_loopback import IDN_NAME, BlockedListener, Network, OpenListener, StubDns
 
 pytestmark = pytest.mark.integration
 

@@ -33,8 +33,8 @@ from agent.contract import (
 )
 from agent.telemetry import (
     CommandProcessor,
-    ConnectFailed,
     Connected,
+    ConnectFailed,
     LinkEvent,
     MqttLink,
     Outbox,
