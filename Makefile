@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests need (real servers on loopback); installed when missing and run as root.
-DEB_PACKAGES ?= dnsmasq mosquitto openssl iputils-ping
+DEB_PACKAGES ?= dnsmasq mosquitto openssl iputils-ping systemd
 PYTEST_ARGS ?=
 
 .PHONY: test demo lint typecheck bench deb-deps clean help
