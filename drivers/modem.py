@@ -251,6 +251,26 @@ class Modem:
             self._cache[command.text] = lines
         return lines
 
+    def read_module_counters(self) -> tuple[int, int, str] | None:
+        """The module's own byte counters (rx, tx, the command that gave them) when its dialect has them.
+
+        A second opinion beside the kernel's counters (Quectel ``AT+QGDCNT?``, u-blox ``AT+UGCNTRD``...); None when
+        the dialect has no counters or the command fails.
+        """
+        if self.dialect is GENERIC:
+            lines = self.execute(BASE_COMMANDS["manufacturer"][0])
+            self.dialect = detect_dialect(" ".join(lines))
+        counters = self.dialect.counters
+        if counters is None:
+            return None
+        try:
+            facts = counters.parse(self.execute(counters.command))
+        except (CommandError, ParseError):
+            return None
+        if facts.rx_bytes is None or facts.tx_bytes is None:
+            return None
+        return facts.rx_bytes, facts.tx_bytes, counters.command.text
+
     def read_snapshot(self) -> ModemSnapshot:
         """Read everything once.
 

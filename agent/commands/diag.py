@@ -12,7 +12,6 @@ from typing import Any
 
 from drivers.errors import ConfigError, ModemRebooted, PortError, ReadTimeout
 from drivers.models import ModemSnapshot
-from drivers.modem import Modem
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context
 from ..config import AgentConfig, load_config
@@ -85,7 +84,7 @@ def run_diag(args: argparse.Namespace, ctx: Context) -> int:
     port_error: tuple[str, str, str] | None = None
     unresponsive = False
     try:
-        with Modem(port, args.baud if args.port else config.modem.baud) as modem:
+        with ctx.open_modem(port, args.baud if args.port else config.modem.baud) as modem:
             snapshot = modem.read_snapshot()
     except PortError as exc:
         message = t(exc.code, ctx.lang, port=exc.port) if ctx.lang == "zh" else exc.message

@@ -11,7 +11,6 @@ from typing import Any
 from drivers.at import Command, validate_command_text
 from drivers.errors import CommandError, ProtocolError
 from drivers.models import ModemSnapshot
-from drivers.modem import Modem
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
 from ..i18n import t
@@ -75,7 +74,7 @@ def run_info(args: argparse.Namespace, ctx: Context) -> int:
         return status
     out, lang = ctx.out, ctx.lang
     started = time.monotonic()
-    with Modem(args.port, args.baud) as modem:
+    with ctx.open_modem(args.port, args.baud) as modem:
         snapshot = modem.read_snapshot()
     duration_ms = round((time.monotonic() - started) * 1000)
     if args.json:
@@ -176,7 +175,7 @@ def run_at(args: argparse.Namespace, ctx: Context) -> int:
         return ctx.fail(
             "invalid_command", exc.message, "send one printable command starting with AT, e.g. 'AT+CSQ'", EXIT_USAGE
         )
-    with Modem(args.port, args.baud) as modem:
+    with ctx.open_modem(args.port, args.baud) as modem:
         try:
             lines = modem.execute(command)
         except CommandError as exc:

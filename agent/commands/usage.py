@@ -12,10 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from drivers.at import Command
-from drivers.dialects import detect_dialect
-from drivers.errors import CommandError, ConfigError, ParseError
-from drivers.modem import BASE_COMMANDS, Modem
+from drivers.errors import ConfigError
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
 from ..config import DEFAULT_CONFIG_PATH, AgentConfig, load_config
@@ -173,22 +170,10 @@ def _resolve(args: argparse.Namespace) -> tuple[MeterSettings, Plan | None, Path
     return settings, plan, args.state_dir or config.paths.state_dir
 
 
-def read_module_counters(port: str, baud: int) -> tuple[int, int, str] | None:
+def read_module_counters(ctx: Context, port: str, baud: int) -> tuple[int, int, str] | None:
     """The module's own counters (rx, tx, the command) when its dialect has them; None otherwise."""
-    with Modem(port, baud) as modem:
-        manufacturer = modem.execute(BASE_COMMANDS["manufacturer"][0])
-        counters = detect_dialect(" ".join(manufacturer)).counters
-        if counters is None:
-            return None
-        command: Command = counters.command
-        try:
-            facts = counters.parse(modem.execute(command))
-        except (CommandError, ParseError) as exc:
-            log.debug("module counters unavailable: %s", exc)
-            return None
-    if facts.rx_bytes is None or facts.tx_bytes is None:
-        return None
-    return facts.rx_bytes, facts.tx_bytes, command.text
+    with ctx.open_modem(port, baud) as modem:
+        return modem.read_module_counters()
 
 
 def _state_dir_failed(ctx: Context, state_dir: Path, exc: Exception) -> int:
@@ -203,7 +188,7 @@ def _state_dir_failed(ctx: Context, state_dir: Path, exc: Exception) -> int:
 
 def run_sample(args: argparse.Namespace, ctx: Context) -> int:
     settings, plan, state_dir = _resolve(args)
-    module = read_module_counters(args.port, args.baud) if args.port else None
+    module = read_module_counters(ctx, args.port, args.baud) if args.port else None
     try:
         with UsageMeter(state_dir, settings, plan=plan) as meter:
             if module is not None:
@@ -236,7 +221,7 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
     settings, plan, state_dir = _resolve(args)
     try:
         summary = open_summary(state_dir, settings, plan=plan, days=args.days)
-        if args.port and (module := read_module_counters(args.port, args.baud)) is not None:
+        if args.port and (module := read_module_counters(ctx, args.port, args.baud)) is not None:
             # A live read, shown beside the meter: `show` writes nothing.
             live = ModuleCounters(module[0], module[1], datetime.now().timestamp(), module[2])
             summary = replace(summary, module_counters=live)
