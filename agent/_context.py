@@ -61,6 +61,8 @@ class Context:
     json: bool = False
     open_modem: ModemOpener = field(default=open_local_modem)
     argv: Sequence[str] = ()
+    # Set inside the daemon: its live state for `iotcard status` (None when the command runs on its own).
+    agent_status: Callable[[], dict[str, object]] | None = None
 
     def fail(self, code: str, message: str, hint: str | None, status: int) -> int:
         """Report an error as one sentence and a hint (stderr), or as ``{"error": ...}`` JSON (stdout)."""

@@ -17,15 +17,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, ReadTimeout
 
 from . import commands
-from ._context import EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context
+from ._context import EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context, ModemOpener, open_local_modem
+from .daemon._control import DEFAULT_SOCKET, FORWARDED, ForwardFailed, forward
 from .i18n import detect_language, t
 
 __all__ = ["build_parser", "main"]
@@ -60,15 +63,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug log on stderr (AT traffic, tracebacks)")
     parser.add_argument("--lang", choices=("en", "zh"), help="output language (default: from LANG)")
+    parser.add_argument(
+        "--socket",
+        default=os.environ.get("IOTCARD_SOCKET", str(DEFAULT_SOCKET)),
+        help="the running agent's control socket; info, diag, probe, usage, at and status run through it when it "
+        "answers, since the agent owns the modem port (default: $IOTCARD_SOCKET or %(default)s)",
+    )
+    parser.add_argument("--direct", action="store_true", help="never use the agent's socket; open the port here")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         module.register(sub)  # type: ignore[attr-defined]
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def _forward(args: argparse.Namespace, argv: Sequence[str], lang: str, out: TextIO, err: TextIO) -> int | None:
+    """Run the command in the daemon when one listens on the control socket; None to run it here."""
+    path = Path(args.socket)
+    if not path.exists():
+        return None
+    position = next((i for i, token in enumerate(argv) if token == args.command), None)
+    if position is None:
+        return None
+    isatty = getattr(out, "isatty", None)
+    try:
+        status, text, errors = forward(path, argv[position:], lang, bool(isatty and isatty()))
+    except ForwardFailed:
+        return None
+    except PermissionError:
+        ctx = Context(out=out, err=err, lang=lang, json=bool(getattr(args, "json", False)))
+        return ctx.fail(
+            "socket_permission",
+            f"the iotcard agent is running but its control socket {path} is not open to this user",
+            "add the user to the iotcard group ('sudo usermod -aG iotcard $USER', then log in again), or use sudo",
+            EXIT_PORT,
+        )
+    out.write(text)
+    err.write(errors)
+    return status
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    open_modem: ModemOpener | None = None,
+    agent_status: Callable[[], dict[str, object]] | None = None,
+    forwarding: bool = True,
+) -> int:
+    """Run one ``iotcard`` command. Inside the daemon, ``open_modem`` and ``agent_status`` come from the daemon and
+    ``forwarding`` is off; from a shell, commands go to a running daemon's control socket when there is one."""
     ctx_out = stdout or sys.stdout
     ctx_err = stderr or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     lang = args.lang or detect_language()
@@ -80,7 +127,19 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     if getattr(args, "handler", None) is None:
         parser.print_help(ctx_out)
         return EXIT_USAGE
-    ctx = Context(out=ctx_out, err=ctx_err, lang=lang, json=bool(getattr(args, "json", False)))
+    if forwarding and not args.direct and args.command in FORWARDED:
+        forwarded = _forward(args, argv, lang, ctx_out, ctx_err)
+        if forwarded is not None:
+            return forwarded
+    ctx = Context(
+        out=ctx_out,
+        err=ctx_err,
+        lang=lang,
+        json=bool(getattr(args, "json", False)),
+        open_modem=open_modem or open_local_modem,
+        argv=argv,
+        agent_status=agent_status,
+    )
     try:
         status: int = args.handler(args, ctx)
         return status

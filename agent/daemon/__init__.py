@@ -1,0 +1,18 @@
+"""The agent as a daemon: the modem worker, the control socket, systemd notification and the scheduled jobs."""
+
+from __future__ import annotations
+
+from ._control import DEFAULT_SOCKET, FORWARDED, ControlServer, ForwardFailed, forward
+from ._notify import Notifier
+from ._worker import ModemWorker, WorkerModem
+
+__all__ = [
+    "DEFAULT_SOCKET",
+    "FORWARDED",
+    "ControlServer",
+    "ForwardFailed",
+    "ModemWorker",
+    "Notifier",
+    "WorkerModem",
+    "forward",
+]
