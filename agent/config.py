@@ -6,7 +6,10 @@ capabilities that use them; each section model lives here so one file documents 
 
 from __future__ import annotations
 
+import json
+import os
 import tomllib
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -265,8 +268,42 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgentConfig:
         raise _explain(exc, source) from None
 
 
-def load_config(path: Path | str) -> AgentConfig:
-    """Read and validate the config at ``path``; ConfigError names the file, the key and what was expected."""
+ENV_PREFIX = "IOTCARD_"
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """``IOTCARD_SECTION__KEY=value`` → ``{"section": {"key": value}}``; a value starting with ``[`` or ``{`` is JSON.
+
+    Variables without ``__`` (``IOTCARD_PORT``, ``IOTCARD_SOCKET``) are the CLI's, not the config's.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        value: Any = raw
+        if raw.strip().startswith(("[", "{")):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"environment {name}: not valid JSON ({exc.msg})") from None
+        found.setdefault(section, {})[key] = value
+    return found
+
+
+def _merge(data: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged = dict(data)
+    for section, values in overrides.items():
+        current = merged.get(section)
+        merged[section] = {**current, **values} if isinstance(current, dict) else dict(values)
+    return merged
+
+
+def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> AgentConfig:
+    """Read and validate the config at ``path``, with ``IOTCARD_SECTION__KEY`` environment overrides applied.
+
+    ConfigError names the file (or the variable), the key and what was expected.
+    """
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -278,4 +315,8 @@ def load_config(path: Path | str) -> AgentConfig:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, str(path))
+    overrides = env_overrides(os.environ if environ is None else environ)
+    source = str(path)
+    if overrides:
+        source += " (with " + ", ".join(sorted(f"IOTCARD_{name.upper()}__*" for name in overrides)) + ")"
+    return parse_config(_merge(data, overrides), source)

@@ -53,3 +53,32 @@ def test_binary_garbage_is_a_config_error(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(path)
+
+
+def test_environment_overrides_win_and_are_named_in_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, '[modem]\nport = "/dev/ttyUSB2"\nbaud = 9600\n')
+    config = load_config(path, environ={"IOTCARD_MODEM__BAUD": "115200", "IOTCARD_PATHS__STATE_DIR": "/tmp/x"})
+    assert config.modem.baud == 115200
+    assert config.modem.port == "/dev/ttyUSB2"
+    assert config.paths.state_dir == Path("/tmp/x")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={"IOTCARD_MODEM__BAUD": "fast"})
+    assert "IOTCARD_MODEM__*" in info.value.message and "modem.baud" in info.value.message
+    with pytest.raises(ConfigError, match="unknown key 'modem.speed'"):
+        load_config(path, environ={"IOTCARD_MODEM__SPEED": "1"})
+
+
+def test_environment_json_lists_and_cli_variables_left_alone(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    config = load_config(
+        path,
+        environ={
+            "IOTCARD_DIRECTED__TARGETS": '["ecloud.haiwell.com", "203.0.113.7:8883"]',
+            "IOTCARD_PORT": "/dev/ttyUSB9",
+            "IOTCARD_SOCKET": "/run/x.sock",
+        },
+    )
+    assert config.directed.targets == ["ecloud.haiwell.com", "203.0.113.7:8883"]
+    assert config.modem.port is None
+    with pytest.raises(ConfigError, match="IOTCARD_DIRECTED__TARGETS: not valid JSON"):
+        load_config(path, environ={"IOTCARD_DIRECTED__TARGETS": "[oops"})
