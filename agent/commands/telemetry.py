@@ -17,7 +17,6 @@ from typing import Any
 
 from drivers.errors import ConfigError, PublishError
 from drivers.models import ModemSnapshot
-from drivers.modem import Modem
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
 from ..config import DEFAULT_CONFIG_PATH, AgentConfig, load_config
@@ -113,11 +112,11 @@ def run_schema(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _read_modem(config: AgentConfig, port: str | None) -> ModemSnapshot:
+def _read_modem(config: AgentConfig, port: str | None, ctx: Context) -> ModemSnapshot:
     port = port or config.modem.port
     if not port:
         raise ConfigError("no modem port: set [modem] port in the config or pass --port", code="port_required")
-    with Modem(port, config.modem.baud) as modem:
+    with ctx.open_modem(port, config.modem.baud) as modem:
         return modem.read_snapshot()
 
 
@@ -125,7 +124,7 @@ def run_report(args: argparse.Namespace, ctx: Context) -> int:
     config = load_config(args.config)
     broker = parse_broker_url(args.broker) if args.broker else None
     started = datetime.now(UTC)
-    snapshot = _read_modem(config, args.port)
+    snapshot = _read_modem(config, args.port, ctx)
     device = config.device
     reporter = Reporter(
         IdentityDevice(name=device.name, pn=device.pn, type=device.type, company=device.company),
@@ -201,7 +200,11 @@ def _hint(code: str) -> str:
 def run_status(args: argparse.Namespace, ctx: Context) -> int:
     config = load_config(args.config)
     path = outbox_path(config)
+    live = ctx.agent_status() if ctx.agent_status is not None else None
     if not path.exists():
+        if live is not None:
+            ctx.out.write((json.dumps({"agent": live}, default=str) if args.json else _render_live(live)) + "\n")
+            return EXIT_OK
         return ctx.fail("no_state", f"no outbox at {path} yet", "run 'iotcard report --once' first", EXIT_USAGE)
     now = datetime.now(UTC)
     month = month_key(now)
@@ -232,8 +235,10 @@ def run_status(args: argparse.Namespace, ctx: Context) -> int:
             "dropped": {p.name.lower(): n for p, n in stats.dropped.items()},
         },
     }
+    if live is not None:
+        doc["agent"] = live
     if args.json:
-        ctx.out.write(json.dumps(doc) + "\n")
+        ctx.out.write(json.dumps(doc, default=str) + "\n")
         return EXIT_OK
     lines = [
         f"MQTT traffic {month}: {used} bytes of {budget} budget (projected {state.projected_bytes}, "
@@ -243,5 +248,12 @@ def run_status(args: argparse.Namespace, ctx: Context) -> int:
         f"outbox: {stats.pending} pending ({stats.pending_bytes} bytes), next seq {stats.next_seq}, "
         f"dropped {stats.dropped_total}",
     ]
+    if live is not None:
+        lines.append(_render_live(live))
     ctx.out.write("\n".join(lines) + "\n")
     return EXIT_OK
+
+
+def _render_live(live: dict[str, object]) -> str:
+    """The running agent's own status (inside the daemon), one ``key: value`` line each."""
+    return "\n".join(f"agent {key}: {value}" for key, value in live.items())

@@ -331,7 +331,7 @@ class Outbox:
         )
 
     def pending_topics(self) -> list[tuple[int, str]]:
-        """(seq, topic) of everything stored, in seq order (for tools and tests)."""
+        """(seq, topic) of everything stored, in seq order (for the status command and tests)."""
         return [(int(r[0]), str(r[1])) for r in self._db.execute("SELECT seq, topic FROM messages ORDER BY seq")]
 
     # ------------------------------------------------------------ small persistent state beside the messages

@@ -176,7 +176,7 @@ def _listening(port: int) -> bool:
 
 
 def make_password_file(path: Path, users: dict[str, str]) -> Path | None:
-    """A mosquitto password file via mosquitto_passwd -b; None when the tool is missing."""
+    """A mosquitto password file via mosquitto_passwd -b; None when mosquitto_passwd is missing."""
     if MOSQUITTO_PASSWD is None:
         return None
     path.write_text("")

@@ -115,3 +115,20 @@ def test_bad_broker_url_is_usage_error(tmp_path: Path) -> None:
     config.write_text("", encoding="utf-8")
     status, _, err = run_cli("report", "--once", "--config", str(config), "--broker", "http://x")
     assert status == 2 and "mqtts://" in err
+
+
+def test_status_inside_the_agent_adds_its_live_state(tmp_path: Path) -> None:
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n', encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    live = {"uptime_s": 42, "mqtt": "connected"}
+    status = main(
+        ["status", "--config", str(config), "--json"],
+        stdout=out,
+        stderr=err,
+        agent_status=lambda: live,
+        forwarding=False,
+    )
+    assert status == 0 and json.loads(out.getvalue()) == {"agent": live}
+    status, _, err_text = run_cli("status", "--config", str(config))
+    assert status == 2 and "no outbox" in err_text
