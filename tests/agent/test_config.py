@@ -64,7 +64,7 @@ def test_environment_overrides_win_and_are_named_in_errors(tmp_path: Path) -> No
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={"IOTCARD_MODEM__BAUD": "fast"})
     assert "IOTCARD_MODEM__*" in info.value.message and "modem.baud" in info.value.message
-    with pytest.raises(ConfigError, match="unknown key 'modem.speed'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'modem\.speed'"):
         load_config(path, environ={"IOTCARD_MODEM__SPEED": "1"})
 
 
