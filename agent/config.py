@@ -38,6 +38,7 @@ __all__ = [
     "PathsConfig",
     "PlanConfig",
     "ReportConfig",
+    "ScheduleConfig",
     "UsageConfig",
     "load_config",
     "parse_config",
@@ -142,12 +143,24 @@ class MqttConfig(Section):
         return self
 
 
-class ReportConfig(Section):
-    """Sample often, report rarely, alarm at once: intervals (seconds) and the outbox's bounds."""
+class ScheduleConfig(Section):
+    """The daemon's jobs, in seconds. Sample often, report rarely, alarm at once: events go out immediately.
 
-    sample_interval: int = Field(default=60, ge=10, le=3600, description="modem samples feeding the summary")
-    telemetry_interval: int = Field(default=4 * 3600, ge=900, le=86400, description="one telemetry summary per")
-    directed_interval: int = Field(default=86400, ge=3600, le=7 * 86400, description="one directed probe round per")
+    Every interval is jittered by ``jitter`` (a fraction) so a fleet does not act in lockstep. The usage meter's
+    sample and commit intervals are in [usage].
+    """
+
+    signal: int = Field(default=60, ge=10, le=3600, description="modem sample (signal, registration) feeding telemetry")
+    telemetry: int = Field(default=4 * 3600, ge=900, le=86400, description="one telemetry summary per")
+    directed: int = Field(default=6 * 3600, ge=3600, le=7 * 86400, description="one directed probe round per")
+    diagnosis: int = Field(default=6 * 3600, ge=1800, le=7 * 86400, description="a full diagnosis per (and on changes)")
+    identity: int = Field(default=3600, ge=300, le=86400, description="identity check (also at start and reboot)")
+    jitter: float = Field(default=0.1, ge=0, le=0.5, description="random spread of each interval, as a fraction")
+
+
+class ReportConfig(Section):
+    """The outbox's bounds (report intervals are in [schedule])."""
+
     outbox_max_messages: int = Field(default=5000, ge=10)
     outbox_max_mb: float = Field(default=4.0, gt=0)
     outbox_max_age_days: float = Field(default=30.0, gt=0, description="routine and state messages older are dropped")
@@ -243,6 +256,7 @@ class AgentConfig(Section):
     plan: PlanConfig | None = None
     mqtt: MqttConfig = MqttConfig()
     report: ReportConfig = ReportConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
     directed: DirectedConfig = DirectedConfig()
 
 

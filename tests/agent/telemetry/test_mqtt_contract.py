@@ -83,7 +83,7 @@ def test_docs_name_every_topic_command_and_event() -> None:
 
 def test_mqtt_config_section() -> None:
     config = parse_config({"mqtt": {"host": "broker.example.cn", "protocol": "3.1.1"}})
-    assert config.mqtt.tls and config.mqtt.keepalive_initial == 1200 and config.report.telemetry_interval == 14400
+    assert config.mqtt.tls and config.mqtt.keepalive_initial == 1200 and config.schedule.telemetry == 14400
     for bad in (
         {"mqtt": {"protocol": "4"}},
         {"mqtt": {"keepalive_floor": 1000, "keepalive_initial": 900}},
