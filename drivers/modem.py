@@ -251,6 +251,10 @@ class Modem:
             self._cache[command.text] = lines
         return lines
 
+    def forget_identity(self) -> None:
+        """Read the module's identity afresh next time (a swapped module keeps the port's name)."""
+        self._cache.clear()
+
     def read_module_counters(self) -> tuple[int, int, str] | None:
         """The module's own byte counters (rx, tx, the command that gave them) when its dialect has them.
 

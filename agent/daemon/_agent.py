@@ -1,0 +1,615 @@
+"""The agent daemon: wires the modem worker, the usage meter, directed probes, diagnosis and MQTT together.
+
+Threads and ownership (one owner per resource, everything else posts work):
+
+- ``modem`` (:class:`ModemWorker`): the only thread touching the serial port.
+- ``meter`` (:class:`Owned`): the usage meter and its SQLite connection.
+- ``mqtt`` (this module's loop): the outbox, the paho link (through :class:`TelemetryPublisher`), the reporter,
+  the sample window and the events; other threads hand it :class:`_Post` items on a queue.
+- APScheduler's worker threads run the jobs: they only call the owners above and post results to ``mqtt``.
+- ``control``: the Unix socket; each CLI request runs the ordinary command with the modem reached through the worker.
+- the main thread: signals, the systemd watchdog and status, shutdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from agent.config import AgentConfig
+from agent.contract import EventName, IdentityDevice, Priority
+from agent.diagnosis import Diagnosis, DiagnosisFacts, DirectedFact, PlanFact, diagnose
+from agent.directed import ProbeOptions, ProbeResult, parse_dns_server, probe_texts
+from agent.state import KnownIdentity, load_identity, save_identity
+from agent.telemetry import (
+    CommandProcessor,
+    CommandRejected,
+    Draft,
+    MqttLink,
+    Outbox,
+    Reporter,
+    SampleWindow,
+    TelemetryPublisher,
+    events_between,
+    identity_key,
+    load_keepalive,
+    outbox_path,
+    ping_handler,
+    telemetry_setup,
+)
+from agent.usage import Plan, UsageMeter, meter_settings, plan_from_config
+from agent.usage import PlanFlag as UsageFlag
+from drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, ReadTimeout
+from drivers.models import ModemSnapshot
+
+from ._control import ControlServer
+from ._mapping import diagnosis_findings, directed_results, plan_flags, usage_report
+from ._notify import Notifier
+from ._owned import Owned
+from ._worker import ModemWorker, WorkerModem
+
+__all__ = ["Agent", "agent_version"]
+
+log = logging.getLogger("iotcard.daemon")
+
+
+def agent_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("iotcard")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class _Post:
+    """Work for the mqtt thread: a snapshot to fold in, a draft to send, or a callable run there."""
+
+    snapshot: ModemSnapshot | None = None
+    draft: Draft | None = None
+    run: Callable[[], None] | None = None
+    telemetry_usage: Any = None
+    telemetry_now: bool = False
+    modem_down: str | None = None
+
+
+@dataclass
+class _Live:
+    """State other threads read for `iotcard status` (guarded by the agent's lock)."""
+
+    started: float = field(default_factory=time.monotonic)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_snapshot: ModemSnapshot | None = None
+    last_snapshot_at: datetime | None = None
+    last_telemetry_at: datetime | None = None
+    last_diagnosis: str | None = None
+    last_progress: float = field(default_factory=time.monotonic)
+    mqtt: dict[str, object] = field(default_factory=lambda: {"state": "not configured"})
+    jobs_failed: int = 0
+    jobs_run: int = 0
+    usage_flags: tuple[str, ...] = ()
+
+
+class Agent:
+    """``run()`` blocks until ``stop()`` (SIGTERM); returns the process exit code."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        socket_path: Path | None,
+        config_path: Path | None = None,
+        notifier: Notifier | None = None,
+        make_modem: Callable[..., Any] | None = None,
+    ) -> None:
+        if not config.modem.port:
+            raise ConfigError("no modem port: set [modem] port in the config", code="no_port")
+        self.config = config
+        self.config_path = config_path
+        self.socket_path = socket_path
+        self.notifier = notifier or Notifier()
+        self.state_dir = config.paths.state_dir
+        self.version = agent_version()
+        self.worker = (
+            ModemWorker(config.modem.port, config.modem.baud, make_modem=make_modem)
+            if make_modem is not None
+            else ModemWorker(config.modem.port, config.modem.baud)
+        )
+        self.plan: Plan | None = plan_from_config(config.plan)
+        settings = meter_settings(config.usage)
+        self.meter: Owned[UsageMeter] = Owned("meter", lambda: UsageMeter(self.state_dir, settings, plan=self.plan))
+        self.targets: list[str] = [text for text, _ in config.directed.probe_entries()]
+        self.intervals = {
+            "signal": config.schedule.signal,
+            "telemetry": config.schedule.telemetry,
+            "directed": config.schedule.directed,
+            "diagnosis": config.schedule.diagnosis,
+            "identity": config.schedule.identity,
+            "usage": int(config.usage.sample_interval),
+        }
+        self._posts: queue.Queue[_Post] = queue.Queue(maxsize=1000)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.live = _Live()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": JobThreads(2), "slow": JobThreads(1)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=config.usage.timezone,
+        )
+        self.control: ControlServer | None = None
+        self._mqtt_thread: threading.Thread | None = None
+        self._last_probes: list[ProbeResult] | None = None
+
+    # -- life ------------------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        self.notifier.status("starting")
+        self.meter.call(lambda meter: None)  # open the usage database now: a bad state dir fails at start
+        if self.socket_path is not None:
+            self.control = ControlServer(self.socket_path, self._handle_cli).start()
+        self._schedule()
+        self.scheduler.add_listener(self._job_done, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        self.scheduler.start()
+        if self.config.mqtt.host:
+            self._mqtt_thread = threading.Thread(target=self._mqtt_loop, name="mqtt", daemon=True)
+            self._mqtt_thread.start()
+        # READY once the loop runs: a missing modem makes the agent degraded, not failed.
+        self.notifier.ready(self._status_line())
+        interval = self.notifier.watchdog_interval or 10.0
+        while not self._stop.wait(min(interval, 10.0)):
+            if self._making_progress():
+                self.notifier.watchdog()
+            self.notifier.status(self._status_line())
+        self._shutdown()
+        return 0
+
+    def _making_progress(self) -> bool:
+        # The fastest jobs run every `signal`/`usage` seconds; three missed rounds mean the loop is stuck.
+        limit = 3 * max(min(self.intervals["signal"], self.intervals["usage"]), 10) + 60
+        with self._lock:
+            return time.monotonic() - self.live.last_progress < limit
+
+    def _shutdown(self) -> None:
+        self.notifier.stopping()
+        self.scheduler.shutdown(wait=False)
+        if self._mqtt_thread is not None:
+            self._mqtt_thread.join(timeout=8)
+        self.meter.close(lambda meter: meter.close(), timeout=5)
+        self.worker.close()
+        if self.control is not None:
+            self.control.close()
+        log.info("stopped")
+
+    # -- jobs ------------------------------------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        jitter = self.config.schedule.jitter
+
+        def every(name: str, job: Callable[[], None], *, executor: str = "default", first: float = 0.0) -> None:
+            seconds = self.intervals[name]
+            self.scheduler.add_job(
+                job,
+                IntervalTrigger(seconds=seconds, jitter=int(seconds * jitter) or None),
+                id=name,
+                name=name,
+                executor=executor,
+                # After a suspend or a clock jump: run once, soon, not once per missed interval.
+                misfire_grace_time=max(30, seconds // 2),
+                next_run_time=datetime.now(UTC).astimezone() if first == 0 else None,
+            )
+
+        every("signal", self._job_signal)
+        every("usage", self._job_usage)
+        # Telemetry and the diagnosis also run right after the first modem read (see _job_signal).
+        every("telemetry", self._job_telemetry, first=1)
+        every("directed", self._job_directed, executor="slow")
+        every("diagnosis", self._job_diagnosis, executor="slow", first=1)
+        every("identity", self._job_identity, first=1)
+
+    def _job_done(self, event: JobExecutionEvent) -> None:
+        with self._lock:
+            self.live.last_progress = time.monotonic()
+            self.live.jobs_run += 1
+            if event.exception is not None:
+                self.live.jobs_failed += 1
+        if event.exception is not None:
+            log.warning("job %s failed: %s", event.job_id, event.exception)
+
+    def run_job_now(self, name: str) -> None:
+        with contextlib.suppress(Exception):
+            self.scheduler.modify_job(name, next_run_time=datetime.now(UTC).astimezone())
+
+    def _post(self, item: _Post) -> None:
+        try:
+            self._posts.put_nowait(item)
+        except queue.Full:
+            log.warning("the mqtt queue is full; dropping %s", item)
+
+    def _job_signal(self) -> None:
+        try:
+            snapshot = self.worker.call(lambda modem: modem.read_snapshot(), timeout=120)
+        except (PortError, ReadTimeout, ModemRebooted) as exc:
+            self._post(_Post(modem_down=exc.code))
+            return
+        with self._lock:
+            previous = self.live.last_snapshot
+            self.live.last_snapshot = snapshot
+            self.live.last_snapshot_at = datetime.now(UTC)
+        self._post(_Post(snapshot=snapshot))
+        if previous is None:
+            # The first read after start: report and diagnose now rather than hours later.
+            self.run_job_now("telemetry")
+            self.run_job_now("diagnosis")
+        elif events_between(previous, snapshot):
+            self.run_job_now("diagnosis")
+
+    def _job_identity(self) -> None:
+        # The IMEI and model are cached by the driver until a reboot; an hourly re-read catches a swapped module.
+        self.worker.call(lambda modem: modem.forget_identity(), timeout=30)
+
+    def _job_usage(self) -> None:
+        def sample(meter: UsageMeter) -> tuple[str, ...]:
+            meter.sample()
+            return plan_flags(meter.summary(days=1))
+
+        flags = self.meter.call(sample, timeout=30)
+        with self._lock:
+            before, self.live.usage_flags = self.live.usage_flags, flags
+        for flag, event in (
+            (UsageFlag.DATA_LOW.value, EventName.DATA_LOW),
+            (UsageFlag.DATA_EXHAUSTED.value, EventName.DATA_EXHAUSTED),
+            (UsageFlag.EXPIRED.value, EventName.PLAN_EXPIRED),
+        ):
+            if flag in flags and flag not in before:
+                self._post_event(event, current=flag)
+
+    def _usage_report(self, since: datetime | None) -> Any:
+        return self.meter.call(lambda meter: usage_report(meter.summary(days=2), since), timeout=30)
+
+    def _job_telemetry(self) -> None:
+        with self._lock:
+            since = self.live.last_telemetry_at
+        self._post(_Post(telemetry_usage=self._usage_report(since), telemetry_now=True))
+
+    def _probe(self, targets: Sequence[str], timeout: float | None = None) -> list[ProbeResult]:
+        directed = self.config.directed
+        options = ProbeOptions(
+            dns_servers=tuple(parse_dns_server(text) for text in directed.dns),
+            interface=directed.interface,
+            timeout=timeout or directed.timeout,
+            tls=directed.tls,
+        )
+        return probe_texts(list(targets), options, default_port=directed.port)
+
+    def _job_directed(self) -> None:
+        if not self.targets:
+            return
+        results = self._probe(self.targets)
+        self._last_probes = results
+        self._post(_Post(run=lambda: self._send_directed(results)))
+
+    def _diagnose(self) -> Diagnosis:
+        with self._lock:
+            snapshot = self.live.last_snapshot
+        probes = self._last_probes
+        plan = self.meter.call(lambda meter: _plan_fact(meter), timeout=30)
+        worker = self.worker.status()
+        port_error = None
+        if worker["state"] == "port_unavailable":
+            port_error = ("port_unavailable", str(worker["last_error"]), "check the module and its USB cable")
+            snapshot = None
+        facts = DiagnosisFacts(
+            snapshot=snapshot,
+            port=self.worker.port,
+            port_error=port_error,
+            modem_unresponsive=worker["state"] == "unresponsive" or (snapshot is None and port_error is None),
+            previous_identity=_safe_identity(self.state_dir),
+            directed=[DirectedFact(r.text, r.verdict.value, r.dns.status.value if r.dns else None) for r in probes]
+            if probes
+            else None,
+            plan=plan,
+        )
+        result = diagnose(facts)
+        if snapshot is not None:
+            with contextlib.suppress(OSError, ConfigError):
+                save_identity(self.state_dir, KnownIdentity(snapshot.sim.iccid, snapshot.identity.imei))
+        with self._lock:
+            self.live.last_diagnosis = result.verdict.value
+        return result
+
+    def _job_diagnosis(self) -> None:
+        result = self._diagnose()
+        findings = diagnosis_findings(result)
+        self._post(_Post(run=lambda: self._send(lambda reporter: reporter.diagnosis(findings))))
+
+    # -- the mqtt thread -------------------------------------------------------------------------------------------
+
+    def _mqtt_loop(self) -> None:
+        device = self.config.device
+        reporter = Reporter(
+            IdentityDevice(name=device.name, pn=device.pn, type=device.type, company=device.company),
+            agent_version=self.version,
+            started_at=self.live.started_at,
+            device_id=device.id,
+        )
+        window = SampleWindow(datetime.now(UTC))
+        waiting: list[_Post] = []
+        # Without a configured id the device id is the IMEI: wait for the first snapshot.
+        while device.id is None and reporter.snapshot is None and not self._stop.is_set():
+            with contextlib.suppress(queue.Empty):
+                item = self._posts.get(timeout=0.5)
+                if item.snapshot is not None:
+                    reporter.observe(item.snapshot)
+                waiting.append(item)
+        if self._stop.is_set():
+            return
+        try:
+            setup = telemetry_setup(self.config, reporter.device_id)
+        except IotcardError as exc:
+            log.error("MQTT is not usable: %s", exc.message)
+            self._set_mqtt(state="config error", error=exc.message)
+            return
+        with Outbox(outbox_path(self.config), setup.outbox) as outbox:
+            link = MqttLink(setup.link, keepalive=load_keepalive(outbox, setup.keepalive))
+            commands = CommandProcessor(dedup=outbox)
+            self._register_commands(commands)
+            publisher = TelemetryPublisher(outbox, link, reporter, setup.topics, commands=commands, budget=setup.budget)
+            self._publisher = publisher
+            self._reporter = reporter
+            self._window = window
+            self._last_identity: tuple[object, ...] | None = None
+            self._previous: ModemSnapshot | None = None
+            publisher.start()
+            for item in waiting:
+                self._handle_post(item)
+            while not self._stop.is_set():
+                publisher.step(0.2)
+                for _ in range(50):
+                    try:
+                        item = self._posts.get_nowait()
+                    except queue.Empty:
+                        break
+                    self._handle_post(item)
+                self._set_mqtt(
+                    state="connected" if publisher.connected else "disconnected",
+                    connections=publisher.connections,
+                    keepalive_s=publisher.keepalive,
+                    error=publisher.last_error.message if publisher.last_error else None,
+                    outbox_pending=len(outbox),
+                    outbox_dropped=outbox.stats().dropped_total,
+                    month_traffic_bytes=sum(publisher.month_traffic().values()),
+                )
+            publisher.stop(offline=True, timeout=3)
+
+    def _set_mqtt(self, **values: object) -> None:
+        with self._lock:
+            self.live.mqtt = values
+
+    def _handle_post(self, item: _Post) -> None:
+        try:
+            if item.snapshot is not None:
+                self._fold_snapshot(item.snapshot)
+            if item.modem_down is not None and self._previous is not None:
+                self._previous = None
+                self._send(lambda reporter: reporter.event(EventName.MODEM_UNRESPONSIVE, current=item.modem_down))
+            if item.draft is not None:
+                self._publisher.send(item.draft)
+            if item.telemetry_now:
+                self._send_telemetry(item.telemetry_usage)
+            if item.run is not None:
+                item.run()
+        except IotcardError as exc:
+            log.warning("could not queue a report: %s", exc.message)
+
+    def _fold_snapshot(self, snapshot: ModemSnapshot) -> None:
+        reporter = self._reporter
+        previous = self._previous
+        reporter.observe(snapshot)
+        self._window.add(snapshot)
+        key = identity_key(snapshot)
+        if key != self._last_identity:
+            self._last_identity = key
+            self._publisher.send(reporter.identity())
+        for name, old, new in events_between(previous, snapshot):
+            self._publisher.send(reporter.event(name, previous=old, current=new))
+        self._previous = snapshot
+
+    def _send(self, make: Callable[[Reporter], Draft]) -> None:
+        self._publisher.send(make(self._reporter))
+
+    def _send_telemetry(self, usage: Any) -> None:
+        draft = self._reporter.telemetry(
+            self._window,
+            usage=usage,
+            traffic=self._publisher.traffic_summary(),
+            priority=Priority.IMPORTANT if usage is not None else None,
+        )
+        self._publisher.send(draft)
+        self._window = SampleWindow(datetime.now(UTC))
+        with self._lock:
+            self.live.last_telemetry_at = datetime.now(UTC)
+
+    def _send_directed(self, results: list[ProbeResult]) -> None:
+        self._publisher.send(self._reporter.directed(directed_results(results)))
+
+    def _post_event(self, name: EventName, *, current: str | None = None) -> None:
+        self._post(_Post(run=lambda: self._send(lambda reporter: reporter.event(name, current=current))))
+
+    # -- cloud commands (run on the mqtt thread) -------------------------------------------------------------------
+
+    def _register_commands(self, commands: CommandProcessor) -> None:
+        commands.register("ping", ping_handler(self.version, started=self.live.started))
+
+        def diagnose_now(command: Any) -> dict[str, Any]:
+            result = self._diagnose()
+            findings = diagnosis_findings(result)
+            self._send(lambda reporter: reporter.diagnosis(findings))
+            return {"verdict": result.verdict.value, "findings": [f.code for f in result.findings]}
+
+        def probe_now(command: Any) -> dict[str, Any]:
+            results = self._probe(command.targets, timeout=min(command.timeout_s, 10.0))
+            self._send_directed(results)
+            return {"results": [r.model_dump(mode="json") for r in directed_results(results)]}
+
+        def refresh_usage(command: Any) -> dict[str, Any]:
+            def sample(meter: UsageMeter) -> Any:
+                meter.sample()
+                meter.commit()
+                return usage_report(meter.summary(days=1), None)
+
+            report = self.meter.call(sample, timeout=30)
+            self._send_telemetry(report)
+            return {"cycle_total_bytes": report.cycle_total_bytes, "cycle_start": str(report.cycle_start)}
+
+        def set_plan(command: Any) -> dict[str, Any]:
+            plan = Plan(
+                name=command.plan_name,
+                total_bytes=round(command.total_mb * 1024 * 1024),
+                cycle_start=command.cycle_start,
+                cycle_end=command.cycle_end,
+                expiry=command.expiry,
+            )
+            self.plan = plan
+            self.meter.call(lambda meter: setattr(meter, "plan", plan), timeout=30)
+            return {"plan": command.plan_name, "total_mb": command.total_mb}
+
+        def set_config(command: Any) -> dict[str, Any]:
+            changed: dict[str, Any] = {}
+            if command.directed_targets is not None:
+                from agent.directed import InvalidTarget, parse_target
+
+                for text in command.directed_targets:
+                    try:
+                        parse_target(text, self.config.directed.port)
+                    except InvalidTarget as exc:
+                        raise CommandRejected(exc.message) from None
+                self.targets = list(command.directed_targets)
+                changed["directed_targets"] = self.targets
+            for field_name, job in (
+                ("telemetry_interval_s", "telemetry"),
+                ("sample_interval_s", "signal"),
+                ("directed_interval_s", "directed"),
+            ):
+                value = getattr(command, field_name)
+                if value is not None:
+                    self.intervals[job] = value
+                    jitter = int(value * self.config.schedule.jitter) or None
+                    self.scheduler.reschedule_job(job, trigger=IntervalTrigger(seconds=value, jitter=jitter))
+                    changed[field_name] = value
+            return {"changed": changed}
+
+        commands.register("diagnose", diagnose_now)
+        commands.register("probe", probe_now)
+        commands.register("refresh_usage", refresh_usage)
+        commands.register("set_plan", set_plan)
+        commands.register("set_config", set_config)
+
+    # -- control socket and status ---------------------------------------------------------------------------------
+
+    def _handle_cli(self, argv: Sequence[str], lang: str, tty: bool) -> tuple[int, str, str]:
+        from agent.cli import main
+
+        argv = self._with_defaults(argv)
+        if list(argv[:2]) == ["usage", "sample"]:
+            # The agent samples itself; a second sampler beside it would count the same bytes twice.
+            self.meter.call(lambda meter: (meter.sample(), meter.commit()), timeout=30)
+            argv = ["usage", "show", *[a for a in argv[2:] if a == "--json"]]
+        out, err = io.StringIO(), io.StringIO()
+        status = main(
+            ["--lang", lang, *argv],
+            stdout=out,
+            stderr=err,
+            open_modem=lambda port, baud: WorkerModem(self.worker),
+            agent_status=self.status,
+            forwarding=False,
+        )
+        return status, out.getvalue(), err.getvalue()
+
+    def _with_defaults(self, argv: Sequence[str]) -> list[str]:
+        """The daemon's own port and config for a forwarded command that did not name them."""
+        argv = list(argv)
+        depth = 2 if argv[:1] == ["usage"] else 1
+        head, rest = argv[:depth], argv[depth:]
+        extra: list[str] = []
+        if argv[0] in ("info", "at", "diag") and "--port" not in rest:
+            extra += ["--port", self.worker.port]
+        if argv[0] in ("diag", "probe", "usage", "status") and "--config" not in rest and self.config_path:
+            extra += ["--config", str(self.config_path)]
+        if argv[0] == "diag" and "--state-dir" not in rest:
+            extra += ["--state-dir", str(self.state_dir)]
+        return [*head, *extra, *rest]
+
+    def status(self) -> dict[str, object]:
+        with self._lock:
+            live = self.live
+            snapshot = live.last_snapshot
+            doc: dict[str, object] = {
+                "agent_version": self.version,
+                "uptime_s": round(time.monotonic() - live.started),
+                "modem": {
+                    **self.worker.status(),
+                    "registration": snapshot.network.registration.value
+                    if snapshot and snapshot.network.registration
+                    else None,
+                    "bars": snapshot.signal.bars if snapshot else None,
+                    "iccid": snapshot.sim.iccid if snapshot else None,
+                    "last_read": live.last_snapshot_at.isoformat() if live.last_snapshot_at else None,
+                },
+                "mqtt": dict(live.mqtt),
+                "last_report": live.last_telemetry_at.isoformat() if live.last_telemetry_at else None,
+                "last_diagnosis": live.last_diagnosis,
+                "usage_flags": list(live.usage_flags),
+                "jobs": {"run": live.jobs_run, "failed": live.jobs_failed},
+            }
+        return doc
+
+    def _status_line(self) -> str:
+        state = self.status()
+        modem = state["modem"]
+        mqtt = state["mqtt"]
+        assert isinstance(modem, dict) and isinstance(mqtt, dict)
+        return f"modem {modem.get('state')}, mqtt {mqtt.get('state')}, outbox {mqtt.get('outbox_pending', '-')}"
+
+
+def _plan_fact(meter: UsageMeter) -> PlanFact | None:
+    summary = meter.summary(days=1)
+    status = summary.plan
+    if status is None:
+        return None
+    return PlanFact(
+        used_bytes=status.used_bytes,
+        total_bytes=status.total_bytes,
+        remaining_bytes=status.remaining_bytes,
+        percent_left=(100.0 - status.percent_used) if status.percent_used is not None else None,
+        cycle_end=status.cycle.end,
+        days_left=status.days_left,
+        data_low=status.has(UsageFlag.DATA_LOW),
+        data_exhausted=status.has(UsageFlag.DATA_EXHAUSTED),
+        cycle_expiring=status.has(UsageFlag.CYCLE_EXPIRING),
+        expired=status.has(UsageFlag.EXPIRED),
+    )
+
+
+def _safe_identity(state_dir: Path) -> KnownIdentity | None:
+    try:
+        return load_identity(state_dir)
+    except (OSError, ConfigError):
+        return None
