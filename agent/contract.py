@@ -125,7 +125,7 @@ class Priority(enum.IntEnum):
 class _Reading(BaseModel):
     """Device → cloud payload parts: readers ignore fields they do not know (additions keep the schema version)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class Envelope(_Reading):
@@ -348,7 +348,7 @@ class CommandResultMessage(Envelope):
 class _Command(BaseModel):
     """Commands are strict: unknown fields and coercions are refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     request_id: str = Field(pattern=_ID_PATTERN, description="unique per request; a repeat runs once")
 

@@ -10,7 +10,7 @@ __all__ = ["ErrorOut", "InfoOut", "snapshot_out"]
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ModemOut(_Out):

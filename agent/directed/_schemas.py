@@ -13,7 +13,7 @@ __all__ = ["ProbeOut", "ResultOut", "probe_out"]
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class DnsOut(_Out):

@@ -14,7 +14,7 @@ __all__ = ["SampleOut", "UsageShowOut", "sample_out", "summary_out"]
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class TotalsOut(_Out):

@@ -1,0 +1,129 @@
+"""Benchmark: the agent daemon over a long run with the modem simulator and a real Mosquitto at default intervals.
+
+Records start-up time to READY (on a notify socket this script provides, as systemd would), peak and steady RSS,
+RSS growth over the run, CPU averaged over the run, and `iotcard status` latency through the control socket.
+Goals: RSS <= 45 MB, CPU <= 1 % of one core, growth < 1 MB.
+Run: .venv/bin/python bench/bench_daemon.py [--duration 3600] [--delay-ms 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The project root first, so "tests/agent" never shadows the real package.
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "agent" / "telemetry")]
+
+from mosquitto_support import Broker  # noqa: E402
+
+from simulators.modem import ModemSimulator  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as handle:
+        return int(handle.read().split()[1]) * PAGE
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=3600.0, help="seconds to run (default one hour)")
+    parser.add_argument("--delay-ms", type=float, default=20.0, help="simulator answer delay")
+    parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="iotcard-bench-"))
+    broker = Broker(work / "broker")
+    broker.start()
+    sim = ModemSimulator(profile="quectel_ec25", answer_delay=args.delay_ms / 1000, link=str(work / "tty"))
+    sim.start()
+    config = work / "agent.toml"
+    config.write_text(
+        f'[device]\nid = "bench-0001"\n[modem]\nport = "{work / "tty"}"\n[paths]\nstate_dir = "{work / "state"}"\n'
+        f'[usage]\ninterface = "lo"\n[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\ntls = false\n'
+        f'[directed]\ntargets = ["127.0.0.1:{broker.port}"]\n'
+    )
+    notify_path = work / "notify.sock"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(notify_path))
+    notify.settimeout(30)
+    control = work / "agent.sock"
+    # As the systemd unit sets it: one malloc arena per thread would hold memory the agent does not need.
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "120000000", "MALLOC_ARENA_MAX": "2"}
+    started = time.perf_counter()
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while b"READY=1" not in notify.recv(4096):
+            pass
+        ready_s = time.perf_counter() - started
+        rss: list[int] = []
+        cpu_start = cpu_seconds(daemon.pid)
+        wall_start = time.monotonic()
+        latencies: list[float] = []
+        watchdogs = 0
+        notify.settimeout(0.01)
+        while time.monotonic() - wall_start < args.duration:
+            rss.append(rss_bytes(daemon.pid))
+            t0 = time.perf_counter()
+            status = subprocess.run(
+                [sys.executable, "-m", "agent.cli", "--socket", str(control), "status", "--json"],
+                capture_output=True,
+                cwd=ROOT,
+            )
+            latencies.append(time.perf_counter() - t0)
+            assert status.returncode == 0, status.stderr
+            deadline = time.monotonic() + args.every
+            while time.monotonic() < deadline:
+                try:
+                    if b"WATCHDOG=1" in notify.recv(4096):
+                        watchdogs += 1
+                except TimeoutError:
+                    time.sleep(0.2)
+        wall = time.monotonic() - wall_start
+        cpu = cpu_seconds(daemon.pid) - cpu_start
+        # Status calls each cost the daemon a little; they are part of the measured load on purpose.
+        steady = statistics.median(rss[len(rss) // 2 :])
+        warm = statistics.median(rss[1 : max(2, len(rss) // 10)])
+        print(f"iotcard run, {wall:.0f} s, simulator delay {args.delay_ms:g} ms, broker on loopback, default intervals")
+        print(f"start-up to READY        {ready_s:.2f} s")
+        print(f"RSS peak / steady        {max(rss) / 2**20:.1f} MB / {steady / 2**20:.1f} MB   (goal <= 45 MB)")
+        print(f"RSS growth (late - early) {(steady - warm) / 2**20:+.2f} MB   (goal < 1 MB)")
+        print(f"CPU                      {100 * cpu / wall:.2f} % of one core   (goal <= 1 %)")
+        print(f"status via socket        median {statistics.median(latencies) * 1000:.0f} ms (whole CLI process)")
+        print(f"watchdog pings           {watchdogs}")
+        print(f"modem commands answered  {len(sim.commands)}")
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(15)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+        sim.stop()
+        broker.stop()
+        notify.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
