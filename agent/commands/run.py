@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
+import os
 import signal
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
-from .._context import EXIT_OK, EXIT_USAGE, Context
+from .._context import EXIT_USAGE, Context
 from ..config import DEFAULT_CONFIG_PATH, load_config
 from ..daemon import DEFAULT_SOCKET
 from ..daemon._agent import Agent
@@ -54,7 +58,16 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
     def stop(signum: int, frame: object) -> None:
         agent.stop()
 
+    # `kill -USR1 PID` writes every thread's stack to the journal: what a stuck agent is doing.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    agent.run()
-    return EXIT_OK
+    status = agent.run()
+    if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()[1:]):
+        # A worker still inside a long modem read would hold the interpreter's exit (it joins pool threads);
+        # everything that must reach the disk has been written and synced by now.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status

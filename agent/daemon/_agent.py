@@ -188,15 +188,17 @@ class Agent:
             return time.monotonic() - self.live.last_progress < limit
 
     def _shutdown(self) -> None:
+        """Within systemd's TimeoutStopSec (15 s): say offline, write the meter's last batch, free the port."""
+        started = time.monotonic()
         self.notifier.stopping()
         self.scheduler.shutdown(wait=False)
-        if self._mqtt_thread is not None:
-            self._mqtt_thread.join(timeout=8)
-        self.meter.close(lambda meter: meter.close(), timeout=5)
-        self.worker.close()
         if self.control is not None:
             self.control.close()
-        log.info("stopped")
+        if self._mqtt_thread is not None:
+            self._mqtt_thread.join(timeout=5)
+        self.meter.close(lambda meter: meter.close(), timeout=3)
+        self.worker.close(timeout=2)
+        log.info("stopped in %.1f s", time.monotonic() - started)
 
     # -- jobs ------------------------------------------------------------------------------------------------------
 
@@ -397,7 +399,7 @@ class Agent:
                     outbox_dropped=outbox.stats().dropped_total,
                     month_traffic_bytes=sum(publisher.month_traffic().values()),
                 )
-            publisher.stop(offline=True, timeout=3)
+            publisher.stop(offline=True, timeout=2)
 
     def _set_mqtt(self, **values: object) -> None:
         with self._lock:

@@ -36,6 +36,8 @@ class Notifier:
         message = "\n".join(fields).encode()
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                # Never block the main loop on a reader that fell behind: a lost STATUS is better than a stuck agent.
+                sock.setblocking(False)
                 sock.sendto(message, self._address)
         except OSError as exc:
             log.debug("notify socket %r: %s", self._address, exc)

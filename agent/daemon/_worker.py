@@ -76,13 +76,15 @@ class ModemWorker:
         with self._lock:
             return {"port": self.port, "state": self.state, "last_error": self.last_error, "requests": self.requests}
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the port on the worker thread; a worker stuck in a long read is left behind (the process exits)."""
+
         def shut(modem: Modem) -> None:
             modem.close()
 
         if self._modem is not None:
             try:
-                self._executor.submit(shut, self._modem).result(5)
+                self._executor.submit(shut, self._modem).result(timeout)
             except Exception:
                 log.debug("closing the modem failed", exc_info=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
