@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests need (real servers on loopback); installed when missing and run as root.
-DEB_PACKAGES ?= dnsmasq mosquitto openssl iputils-ping systemd
+DEB_PACKAGES ?= dnsmasq mosquitto mosquitto-clients openssl iputils-ping systemd postgresql
 PYTEST_ARGS ?=
 
 .PHONY: test demo lint typecheck bench deb-deps clean help
@@ -36,7 +36,7 @@ deb-deps:
 test: $(STAMP) deb-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-demo: $(STAMP)
+demo: $(STAMP) deb-deps
 	$(BIN)/python -m simulators.demo
 
 lint: $(STAMP)

@@ -1,52 +1,204 @@
-"""`make demo`: run `iotcard info` against the modem simulator on a pseudo-terminal, as a technician would."""
+"""`make demo`: the whole agent on one machine, as it runs on a gateway.
+
+1. a Mosquitto broker on a free loopback port (standing in for the cloud's),
+2. the modem simulator on a pseudo-terminal (a Quectel EC25 with a China Mobile IoT card),
+3. `iotcard info` on the port, then the agent daemon (`iotcard run`) owning it,
+4. the reports arriving at the broker (`mosquitto_sub`), a cloud command round trip (`ping`),
+5. `iotcard status` and `iotcard diag` through the agent's control socket, and a clean stop (SIGTERM).
+
+Nothing leaves 127.0.0.1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+DEVICE = "demo-hmi-01"
 
-def run_demo(profile: str, scenario: str, extra: list[str]) -> int:
-    with tempfile.TemporaryDirectory(prefix="iotcard-demo-") as tmp:
-        link = str(Path(tmp) / "ttyIOT0")
-        sim = subprocess.Popen(
-            [sys.executable, "-m", "simulators.modem", "--profile", profile, "--scenario", scenario, "--link", link],
-            stdout=subprocess.PIPE,
-            text=True,
+
+def say(text: str) -> None:
+    print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def find(program: str) -> str | None:
+    return shutil.which(program) or next(
+        (str(p) for p in (Path("/usr/sbin") / program, Path("/usr/bin") / program) if p.exists()), None
+    )
+
+
+def iotcard(*args: str, socket_path: Path | None = None, check: bool = False) -> int:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if socket_path is not None:
+        env["IOTCARD_SOCKET"] = str(socket_path)
+    print(f"$ iotcard {' '.join(args)}", flush=True)
+    status = subprocess.call([sys.executable, "-m", "agent.cli", *args], env=env)
+    if check and status != 0:
+        raise SystemExit(f"iotcard {args[0]} exited {status}")
+    return status
+
+
+def start_broker(work: Path, port: int) -> subprocess.Popen[bytes]:
+    mosquitto = find("mosquitto")
+    if mosquitto is None:
+        raise SystemExit(
+            "mosquitto is not installed: run 'sudo apt-get install mosquitto mosquitto-clients' (or 'make test' as "
+            "root, which installs it), then 'make demo' again"
         )
+    conf = work / "mosquitto.conf"
+    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false"]
+    if os.geteuid() == 0:
+        lines.insert(0, "user root")
+    conf.write_text("\n".join(lines) + "\n")
+    broker = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return broker
+        time.sleep(0.1)
+    broker.kill()
+    raise SystemExit("mosquitto did not start")
+
+
+def watch(port: int, out: Path) -> subprocess.Popen[bytes] | None:
+    client = find("mosquitto_sub")
+    if client is None:
+        return None
+    with out.open("wb") as sink:
+        return subprocess.Popen(
+            [client, "-h", "127.0.0.1", "-p", str(port), "-t", f"iotcard/v1/{DEVICE}/#", "-v", "-q", "1"],
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+        )
+
+
+def show_messages(path: Path, seen: int) -> int:
+    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+    for line in lines[seen:]:
+        topic, _, payload = line.partition(" ")
         try:
-            assert sim.stdout is not None
-            port = sim.stdout.readline().strip()
-            if not port:
-                print("the modem simulator did not start", file=sys.stderr)
-                return 1
-            print(f"$ iotcard info --port {port} {' '.join(extra)}".rstrip(), flush=True)
-            iotcard = [sys.executable, "-m", "agent.cli", "info", "--port", port, *extra]
-            return subprocess.call(iotcard, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        finally:
-            sim.send_signal(signal.SIGTERM)
-            try:
-                sim.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                sim.kill()
+            doc = json.loads(payload)
+            brief = {
+                k: doc[k] for k in ("seq", "state", "iccid", "imei", "overall", "event", "ok", "result") if k in doc
+            }
+        except ValueError:
+            brief = {"payload": payload[:80]}
+        print(f"  {topic}  {json.dumps(brief, ensure_ascii=False)}")
+    return len(lines)
+
+
+def publish_ping(port: int) -> None:
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo-cloud")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    client.publish(f"iotcard/v1/{DEVICE}/cmd/ping", json.dumps({"request_id": "demo-ping-1"}), qos=1).wait_for_publish(
+        5
+    )
+    client.loop_stop()
+    client.disconnect()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run `iotcard info` against the pty modem simulator.")
-    parser.add_argument("--profile", default="quectel_ec25")
-    parser.add_argument("--scenario", default="normal")
-    parser.add_argument("--json", action="store_true")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="quectel_ec25", help="modem simulator profile")
+    parser.add_argument("--scenario", default="normal", help="modem simulator scenario")
     args = parser.parse_args(argv)
-    status = run_demo(args.profile, args.scenario, ["--json"] if args.json else [])
-    if status == 0 and not args.json:
-        print()
-        status = run_demo("huawei_me909s", "roaming", [])
-    return status
+    work = Path(tempfile.mkdtemp(prefix="iotcard-demo-"))
+    port = free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        say(f"Mosquitto on 127.0.0.1:{port} (the cloud's broker)")
+        procs.append(start_broker(work, port))
+        link = work / "ttyIOT0"
+        say(f"modem simulator ({args.profile}, {args.scenario}) on a pseudo-terminal at {link}")
+        sim = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "simulators.modem",
+                "--profile",
+                args.profile,
+                "--scenario",
+                args.scenario,
+                "--link",
+                str(link),
+            ],
+            stdout=subprocess.PIPE,
+        )
+        procs.append(sim)
+        assert sim.stdout is not None
+        sim.stdout.readline()
+        say("what the module and the SIM say, read directly from the port")
+        iotcard("--direct", "info", "--port", str(link))
+
+        config = work / "agent.toml"
+        config.write_text(
+            f'[device]\nid = "{DEVICE}"\nname = "Demo HMI"\ncompany = "Acme Automation"\n'
+            f'[modem]\nport = "{link}"\n[paths]\nstate_dir = "{work / "state"}"\n'
+            f'[usage]\ninterface = "lo"\n[mqtt]\nhost = "127.0.0.1"\nport = {port}\ntls = false\n'
+            f'[directed]\ntargets = ["127.0.0.1:{port}"]\n'
+            '[plan]\nname = "30MB/month directed"\ntotal_mb = 30\n'
+        )
+        socket_path = work / "agent.sock"
+        messages = work / "messages.txt"
+        watcher = watch(port, messages)
+        if watcher is not None:
+            procs.append(watcher)
+        say("the agent daemon: iotcard run --config agent.toml")
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "agent.cli", "run", "--config", str(config), "--control-socket", str(socket_path)],
+            stderr=subprocess.DEVNULL,
+        )
+        procs.append(agent)
+        deadline = time.monotonic() + 20
+        while not socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(3)
+        say("reports arriving at the broker (mosquitto_sub -t 'iotcard/v1/#')")
+        seen = show_messages(messages, 0)
+        say("a cloud command: publish cmd/ping, the agent answers on result/ping")
+        publish_ping(port)
+        time.sleep(1.5)
+        seen = show_messages(messages, seen)
+        say("the agent's state, through its control socket")
+        iotcard("status", socket_path=socket_path)
+        say("card diagnosis (卡诊断), run by the agent that owns the port")
+        iotcard("diag", socket_path=socket_path)
+        say("stopping the agent (SIGTERM)")
+        started = time.monotonic()
+        agent.send_signal(signal.SIGTERM)
+        code = agent.wait(15)
+        print(f"  the agent exited {code} after {time.monotonic() - started:.1f} s")
+        time.sleep(0.5)
+        show_messages(messages, seen)
+        return 0 if code == 0 else 1
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

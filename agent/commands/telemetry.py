@@ -255,5 +255,12 @@ def run_status(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _render_live(live: dict[str, object]) -> str:
-    """The running agent's own status (inside the daemon), one ``key: value`` line each."""
-    return "\n".join(f"agent {key}: {value}" for key, value in live.items())
+    """The running agent's own status (inside the daemon): one aligned line per part, nested values as k=v."""
+    lines = ["agent (running):"]
+    for key, value in live.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items() if v is not None)
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value) or "-"
+        lines.append(f"  {key.replace('_', ' '):<16}{value if value is not None else '-'}")
+    return "\n".join(lines)

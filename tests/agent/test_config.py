@@ -82,3 +82,22 @@ def test_environment_json_lists_and_cli_variables_left_alone(tmp_path: Path) -> 
     assert config.modem.port is None
     with pytest.raises(ConfigError, match="IOTCARD_DIRECTED__TARGETS: not valid JSON"):
         load_config(path, environ={"IOTCARD_DIRECTED__TARGETS": "[oops"})
+
+
+def test_example_config_is_valid_and_names_every_key() -> None:
+    import re
+
+    from pydantic import BaseModel
+
+    example = Path(__file__).resolve().parents[2] / "config" / "agent.example.toml"
+    text = example.read_text(encoding="utf-8")
+    load_config(example, environ={})
+    for section, field in AgentConfig.model_fields.items():
+        assert re.search(rf"^#? ?\[{section}\]", text, re.MULTILINE), f"[{section}] is not in the example"
+        model = next(
+            arg
+            for arg in (getattr(field.annotation, "__args__", None) or (field.annotation,))
+            if isinstance(arg, type) and issubclass(arg, BaseModel)
+        )
+        for key in model.model_fields:
+            assert re.search(rf"^#? ?{key} = ", text, re.MULTILINE), f"{section}.{key} is not documented"
