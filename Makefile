@@ -15,7 +15,7 @@ help:
 	@echo "make demo       start the modem simulator and run 'iotcard info' against it"
 	@echo "make lint       ruff"
 	@echo "make typecheck  mypy (strict on drivers/)"
-	@echo "make bench      run the benchmarks under bench/"
+	@echo "make bench      run the benchmarks under bench/ (results go in docs/benchmarks.md)"
 
 $(STAMP): pyproject.toml
 	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
@@ -45,8 +45,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy drivers
 
-bench: $(STAMP)
+bench: $(STAMP) deb-deps
 	$(BIN)/python bench/bench_info.py
+	$(BIN)/python bench/bench_probe.py
+	$(BIN)/python bench/bench_usage.py
+	$(BIN)/python bench/bench_diag.py
+	$(BIN)/python bench/bench_telemetry.py
+	$(BIN)/python bench/bench_daemon.py --duration 600
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
