@@ -26,6 +26,7 @@ Readers accept fields they do not know (device → cloud models ignore extras) s
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -443,7 +444,13 @@ CommandRequest = Annotated[
     PingCommand | DiagnoseCommand | ProbeCommand | RefreshUsageCommand | SetPlanCommand | SetConfigCommand,
     Field(discriminator="command"),
 ]
-_COMMAND_ADAPTER: TypeAdapter[Any] = TypeAdapter(CommandRequest)
+
+
+@functools.cache
+def _command_adapter() -> TypeAdapter[Any]:
+    # Built at the first command, not at import: the daemon's resident memory is budgeted.
+    return TypeAdapter(CommandRequest)
+
 
 COMMAND_NAMES: tuple[str, ...] = ("ping", "diagnose", "probe", "refresh_usage", "set_plan", "set_config")
 
@@ -453,7 +460,7 @@ def parse_command(data: dict[str, Any]) -> _Command:
 
     Validation runs in JSON mode, where strict still reads ISO dates from strings but refuses ``"5"`` for 5.
     """
-    result: _Command = _COMMAND_ADAPTER.validate_json(json.dumps(data))
+    result: _Command = _command_adapter().validate_json(json.dumps(data))
     return result
 
 
@@ -546,7 +553,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     for spec in TOPICS:
         if spec.direction == "device→cloud":
             schemas[spec.topic.value] = spec.model.model_json_schema(mode="serialization")
-    schemas["command"] = _COMMAND_ADAPTER.json_schema()
+    schemas["command"] = _command_adapter().json_schema()
     for model in (PingCommand, DiagnoseCommand, ProbeCommand, RefreshUsageCommand, SetPlanCommand, SetConfigCommand):
         schemas[f"cmd.{model.model_fields['command'].default}"] = model.model_json_schema()
     for schema in schemas.values():
