@@ -382,8 +382,13 @@ class Agent:
             publisher.start()
             for item in waiting:
                 self._handle_post(item)
+            counted = (0, 0)  # (received, sent) already handed to the usage meter
+            next_count = time.monotonic() + 60
             while not self._stop.is_set():
                 publisher.step(0.2)
+                if time.monotonic() >= next_count:
+                    counted = self._count_own_traffic(publisher, counted)
+                    next_count = time.monotonic() + 60
                 for _ in range(50):
                     try:
                         item = self._posts.get_nowait()
@@ -400,6 +405,19 @@ class Agent:
                     month_traffic_bytes=sum(publisher.month_traffic().values()),
                 )
             publisher.stop(offline=True, timeout=2)
+            self._count_own_traffic(publisher, counted)
+
+    def _count_own_traffic(self, publisher: TelemetryPublisher, counted: tuple[int, int]) -> tuple[int, int]:
+        """Hand the MQTT socket's new bytes to the usage meter, which shows what the agent itself costs."""
+        now = (publisher.meter.received_total, publisher.meter.sent_total)
+        rx, tx = now[0] - counted[0], now[1] - counted[1]
+        if rx > 0 or tx > 0:
+            try:
+                self.meter.call(lambda meter: meter.record_agent_traffic(rx, tx), timeout=10)
+            except Exception:  # the meter may be closing at shutdown
+                log.debug("agent traffic not recorded", exc_info=True)
+                return counted
+        return now
 
     def _set_mqtt(self, **values: object) -> None:
         with self._lock:

@@ -133,6 +133,9 @@ class TrafficMeter:
     _last: dict[int, int] = field(default_factory=dict)
     _unsaved: dict[str, int] = field(default_factory=dict)
     _unexplained: int = 0
+    sent_total: int = 0
+    received_total: int = 0
+    _last_sent: dict[int, int] = field(default_factory=dict)
 
     def _add(self, kind: str, amount: int) -> None:
         if amount <= 0:
@@ -153,6 +156,12 @@ class TrafficMeter:
         self.exact = True
         self._last[sample.connection] = sample.wire_bytes
         self.exact_total += growth
+        # The same growth split by direction (headers charged per segment each way), for the usage meter.
+        sent = sample.bytes_out + sample.segments_out * sample.header_bytes
+        last_sent = self._last_sent.get(sample.connection, 0)
+        self._last_sent[sample.connection] = sent
+        self.sent_total += max(0, sent - last_sent)
+        self.received_total = self.exact_total - self.sent_total
         return growth
 
     def connected(self, sample: TrafficSample | None) -> None:

@@ -283,6 +283,12 @@ def test_daemon_end_to_end(running: Running) -> None:
     assert any("STOPPING=1" in n for n in running.notifications(0.5))
     assert not running.control.exists()
 
+    # What the agent itself moved on the MQTT socket is in the usage meter, apart from the card's total.
+    usage = running.cli("usage", "show", "--json", "--config", str(running.config))
+    assert usage.returncode == 0, usage.stderr
+    agent_cycle = json.loads(usage.stdout)["agent"]
+    assert agent_cycle["cycle"]["rx_bytes"] > 0 and agent_cycle["cycle"]["tx_bytes"] > 0
+
 
 def test_watchdog_pings_while_jobs_progress(running: Running) -> None:
     wait_for(lambda: any("READY=1" in n for n in running.notifications()), 30, "READY=1")
