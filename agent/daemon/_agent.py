@@ -154,6 +154,7 @@ class Agent:
         self.control: ControlServer | None = None
         self._mqtt_thread: threading.Thread | None = None
         self._last_probes: list[ProbeResult] | None = None
+        self._reboots_seen = 0
 
     # -- life ------------------------------------------------------------------------------------------------------
 
@@ -247,10 +248,14 @@ class Agent:
 
     def _job_signal(self) -> None:
         try:
-            snapshot = self.worker.call(lambda modem: modem.read_snapshot(), timeout=120)
+            snapshot, reboots = self.worker.call(lambda modem: (modem.read_snapshot(), modem.reboots), timeout=120)
         except (PortError, ReadTimeout, ModemRebooted) as exc:
             self._post(_Post(modem_down=exc.code))
             return
+        if reboots > self._reboots_seen:
+            # The module announced a boot (RDY, ^SYSSTART...) during the read: the read was redone, say so.
+            self._reboots_seen = reboots
+            self._post_event(EventName.MODEM_REBOOTED, current=str(reboots))
         with self._lock:
             previous = self.live.last_snapshot
             self.live.last_snapshot = snapshot

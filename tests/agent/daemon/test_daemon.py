@@ -140,12 +140,13 @@ def write_config(path: Path, sim_path: str, broker_port: int, state: Path, extra
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[Running]:
+def running(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
     if MOSQUITTO is None:
         pytest.skip("mosquitto is not installed ('make test' as root installs it)")
+    scenario = getattr(request, "param", "normal")
     broker = Broker(tmp_path / "broker")
     broker.start()
-    sim = ModemSimulator(profile="quectel_ec25", link=str(tmp_path / "ttyIOT0"))
+    sim = ModemSimulator(profile="quectel_ec25", scenario=scenario, link=str(tmp_path / "ttyIOT0"))
     sim.start()
     config = tmp_path / "agent.toml"
     write_config(config, str(tmp_path / "ttyIOT0"), broker.port, tmp_path / "state")
@@ -293,6 +294,15 @@ def test_daemon_end_to_end(running: Running) -> None:
 def test_watchdog_pings_while_jobs_progress(running: Running) -> None:
     wait_for(lambda: any("READY=1" in n for n in running.notifications()), 30, "READY=1")
     wait_for(lambda: sum("WATCHDOG=1" in n for n in running.notifications()) >= 2, 20, "two watchdog pings")
+
+
+@pytest.mark.parametrize("running", ["reboot"], indirect=True)
+def test_module_reboot_is_reported_and_the_read_redone(running: Running) -> None:
+    wait_for(
+        lambda: any(e["event"] == "modem_rebooted" for e in running.cloud.seen("/event")), 40, "modem_rebooted event"
+    )
+    wait_for(lambda: running.cloud.seen("/identity"), 20, "the identity after the reboot")
+    assert running.cloud.seen("/identity")[0]["iccid"] == PROFILES["quectel_ec25"].sim.iccid
 
 
 def test_bad_config_is_refused_precisely(tmp_path: Path) -> None:
