@@ -66,6 +66,10 @@ __all__ = ["Agent", "agent_version"]
 
 log = logging.getLogger("iotcard.daemon")
 
+# An unchanged diagnosis or directed result is published again after a day, so the cloud sees it still holds;
+# the traffic budget (docs/benchmarks.md) counts one of each a day.
+_REPEAT_UNCHANGED = 86400.0
+
 
 def agent_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
@@ -155,6 +159,7 @@ class Agent:
         self._mqtt_thread: threading.Thread | None = None
         self._last_probes: list[ProbeResult] | None = None
         self._reboots_seen = 0
+        self._published: dict[str, tuple[object, float]] = {}  # mqtt thread: the last scheduled report per kind
 
     # -- life ------------------------------------------------------------------------------------------------------
 
@@ -311,7 +316,7 @@ class Agent:
             return
         results = self._probe(self.targets)
         self._last_probes = results
-        self._post(_Post(run=lambda: self._send_directed(results)))
+        self._post(_Post(run=lambda: self._send_directed(results, only_if_changed=True)))
 
     def _diagnose(self) -> Diagnosis:
         with self._lock:
@@ -345,7 +350,8 @@ class Agent:
     def _job_diagnosis(self) -> None:
         result = self._diagnose()
         findings = diagnosis_findings(result)
-        self._post(_Post(run=lambda: self._send(lambda reporter: reporter.diagnosis(findings))))
+        key = (result.verdict.value, tuple(f.code for f in result.findings))
+        self._post(_Post(run=lambda: self._send_if_news("diagnosis", key, lambda r: r.diagnosis(findings))))
 
     # -- the mqtt thread -------------------------------------------------------------------------------------------
 
@@ -472,8 +478,22 @@ class Agent:
         with self._lock:
             self.live.last_telemetry_at = datetime.now(UTC)
 
-    def _send_directed(self, results: list[ProbeResult]) -> None:
-        self._publisher.send(self._reporter.directed(directed_results(results)))
+    def _send_directed(self, results: list[ProbeResult], *, only_if_changed: bool = False) -> None:
+        payload = directed_results(results)
+        if only_if_changed:
+            key = tuple((r.target, r.verdict) for r in payload)
+            self._send_if_news("directed", key, lambda reporter: reporter.directed(payload))
+        else:
+            self._publisher.send(self._reporter.directed(payload))
+
+    def _send_if_news(self, kind: str, key: object, make: Callable[[Reporter], Draft]) -> None:
+        """Run often, report rarely: publish a scheduled result when it changed, or once a day to show it holds."""
+        last = self._published.get(kind)
+        now = time.monotonic()
+        if last is not None and last[0] == key and now - last[1] < _REPEAT_UNCHANGED:
+            return
+        self._published[kind] = (key, now)
+        self._send(make)
 
     def _post_event(self, name: EventName, *, current: str | None = None) -> None:
         self._post(_Post(run=lambda: self._send(lambda reporter: reporter.event(name, current=current))))
