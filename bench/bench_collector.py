@@ -1,0 +1,242 @@
+"""Collector benchmark: 1,000 simulated devices through Mosquitto into ``iotcard-collector run``, and the HTTP API's
+p99 for ``/cards?filter=low`` over 100,000 cards.
+
+Three processes, as deployed: Mosquitto, the collector (its own CLI, ``iotcard-collector run``) and the fleet
+(this script's child). The fleet's messages are built before the clock starts; the clock runs from the first
+publish until the last message is in the database. Then every count is checked: rows in ``received`` (one per
+device + seq), the ``accepted``/``duplicates`` counters, and the sum of hourly usage.
+
+Run: ``.venv/bin/python bench/bench_collector.py`` (``--devices``, ``--rounds``, ``--cards``, ``--no-postgres``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "agent" / "telemetry"), str(REPO / "tests" / "collector")]
+
+from mosquitto_support import MOSQUITTO, Broker, free_port  # noqa: E402
+from pg_support import PostgresCluster, postgres_available  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from collector import BrokerSettings, Collector, Store, decode  # noqa: E402
+from collector._ingest import Accepted  # noqa: E402
+from simulators.fleet import Fleet, FleetLink  # noqa: E402
+
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+HOURLY_BYTES = 4096
+
+
+def _publish(port: int, devices: int, rounds: int, started: multiprocessing.Event, done: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """The fleet, in its own process: build every message first, then publish as fast as the broker acknowledges."""
+    fleet = Fleet.build(devices, today=NOW.date())
+    messages = [*fleet.hello(NOW), *fleet.rounds(NOW - timedelta(hours=4 * rounds), rounds)]
+    link = FleetLink("127.0.0.1", port, [d.device_id for d in fleet.devices], max_inflight=50)
+    assert link.pump(lambda: link.connected == devices, 60), "fleet did not connect"
+    started.set()
+    begin = time.monotonic()
+    for message in messages:
+        link.publish(message.device_id, message.topic, message.payload, retain=message.retain)
+    ok = link.drain(600)
+    done.put((len(messages), ok, time.monotonic() - begin, link.resent))
+    link.close()
+
+
+def ingest(db_url: str, label: str, devices: int, rounds: int, workdir: Path) -> dict[str, object]:
+    broker = Broker(workdir / f"broker-{label}")
+    # The benchmark publishes faster than the collector writes for a while: let the broker queue it all.
+    broker.config.write_text(broker.config.read_text().replace("max_queued_messages 10000", "max_queued_messages 0"))
+    broker.start()
+    with Store(db_url, writer=True) as setup:
+        # Migrate, and create the collector's session and shared subscription before the clock: the CLI below
+        # takes the same client id and finds what arrived meanwhile queued in it.
+        session = Collector(setup, BrokerSettings("127.0.0.1", broker.port), client_id=f"bench-{label}")
+        session.start()
+        assert session.wait_subscribed(10), session.worker.last_error
+        session.stop()
+    collector = subprocess.Popen(
+        [sys.executable, "-m", "collector.cli", "run", "--db", db_url, "--broker", f"mqtt://127.0.0.1:{broker.port}",
+         "--client-id", f"bench-{label}"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    store = Store(db_url)
+    try:
+        started = multiprocessing.Event()
+        done: multiprocessing.Queue[tuple[int, bool, float, int]] = multiprocessing.Queue()
+        fleet = multiprocessing.Process(target=_publish, args=(broker.port, devices, rounds, started, done))
+        fleet.start()
+        assert started.wait(120), "the fleet did not start"
+        begin = time.monotonic()
+        expected = devices * (3 + rounds)  # status, identity, a diagnosis, and a telemetry each round
+        samples = []
+        while time.monotonic() - begin < 600:
+            count = store.count("received")
+            samples.append((time.monotonic() - begin, count))
+            if count >= expected:
+                break
+            time.sleep(0.25)
+        elapsed = time.monotonic() - begin
+        published, acked, publish_s, resent = done.get(timeout=60)
+        fleet.join(30)
+        collector.terminate()
+        _, stderr = collector.communicate(timeout=60)
+        counters = store.counters()
+        with store.engine.connect() as conn:
+            usage = conn.execute(
+                select(func.sum(store.tables.usage_daily.c.rx_bytes + store.tables.usage_daily.c.tx_bytes))
+            ).scalar()
+        received = store.count("received")
+    finally:
+        if collector.poll() is None:
+            collector.kill()
+        store.close()
+        broker.stop()
+    assert published == expected, (published, expected)
+    return {
+        "label": label,
+        "messages": published,
+        "all_acked_by_broker": acked,
+        "publish_s": publish_s,
+        "ingest_s": elapsed,
+        "rate": published / elapsed,
+        "received_rows": received,
+        "accepted": counters.get("accepted", 0),
+        "duplicates": counters.get("duplicates", 0),
+        "invalid": counters.get("invalid", 0),
+        "usage_ok": usage == devices * rounds * HOURLY_BYTES,
+        "resent": resent,
+        "collector_errors": [line for line in stderr.splitlines() if "ERROR" in line][:3],
+    }
+
+
+def api_latency(db_url: str, cards: int, requests: int) -> dict[str, float]:
+    """Seed ``cards`` cards through the data layer (identity + one telemetry each), serve, time /cards?filter=low."""
+    fleet = Fleet.build(cards, today=NOW.date())
+    seed_begin = time.monotonic()
+    with Store(db_url, writer=True) as store:
+        batch: list[Accepted] = []
+        for device in fleet.devices:
+            for message in (device.identity(NOW), device.telemetry(NOW)):
+                decoded = decode(message.topic, message.payload, "iotcard/v1")
+                assert isinstance(decoded, Accepted)
+                batch.append(decoded)
+            if len(batch) >= 2000:
+                store.apply(batch)
+                batch = []
+        store.apply(batch)
+        total = store.count("cards")
+    seeded = time.monotonic() - seed_begin
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                conn.request("GET", "/health")
+                conn.getresponse().read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        timings = []
+        matched = 0
+        for number in range(requests):
+            offset = (number % 50) * 100
+            begin = time.perf_counter()
+            conn.request("GET", f"/cards?filter=low&limit=100&offset={offset}")
+            response = conn.getresponse()
+            body = response.read()
+            timings.append(time.perf_counter() - begin)
+            assert response.status == 200, body[:200]
+            if number == 0:
+                matched = json.loads(body)["total"]
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    timings.sort()
+    return {
+        "cards": total,
+        "low": matched,
+        "seed_s": seeded,
+        "p50_ms": statistics.median(timings) * 1000,
+        "p99_ms": timings[int(len(timings) * 0.99) - 1] * 1000,
+        "max_ms": timings[-1] * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=60, help="telemetry per device (default 60)")
+    parser.add_argument("--cards", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    if MOSQUITTO is None:
+        print("mosquitto is not installed", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="bench-collector-", dir=os.environ.get("BENCH_DIR")))
+    print(f"iotcard-collector ingest, {args.devices} devices, Mosquitto on loopback, {os.cpu_count()} CPUs")
+    results = [ingest(f"sqlite:///{workdir / 'ingest.sqlite3'}", "sqlite", args.devices, args.rounds, workdir)]
+    cluster = None
+    if not args.no_postgres and postgres_available():
+        cluster = PostgresCluster()
+        cluster.start()
+    try:
+        if cluster is not None:
+            results.append(ingest(cluster.new_database(), "postgresql", args.devices, args.rounds, workdir))
+        print(
+            f"{'database':<11}{'messages':>9}{'publish s':>11}{'ingest s':>10}{'msg/s':>8}  rows  dup  invalid  usage"
+        )
+        for r in results:
+            print(
+                f"{r['label']:<11}{r['messages']:>9}{r['publish_s']:>11.2f}{r['ingest_s']:>10.2f}{r['rate']:>8.0f}"
+                f"  {'ok' if r['received_rows'] == r['messages'] == r['accepted'] else 'LOST'}"
+                f"  {r['duplicates']:>3}  {r['invalid']:>7}  {'ok' if r['usage_ok'] else 'WRONG'}"
+                + (f"   errors: {r['collector_errors']}" if r["collector_errors"] else "")
+            )
+        sqlite = results[0]
+        verdict = "meets" if float(sqlite["rate"]) >= 5000 else "MISSES"  # type: ignore[arg-type]
+        print(f"SQLite sustained ingest {sqlite['rate']:.0f} msg/s ({verdict} the 5,000 msg/s goal)")
+        print(
+            f"\nHTTP API, GET /cards?filter=low&limit=100 over {args.cards} cards, {args.requests} requests, one client"
+        )
+        apis = [("sqlite", api_latency(f"sqlite:///{workdir / 'api.sqlite3'}", args.cards, args.requests))]
+        if cluster is not None:
+            apis.append(("postgresql", api_latency(cluster.new_database(), args.cards, args.requests)))
+        for label, api in apis:
+            print(
+                f"{label:<11} cards {api['cards']:.0f} (low {api['low']:.0f}), seeded in {api['seed_s']:.1f} s: "
+                f"p50 {api['p50_ms']:.1f} ms  p99 {api['p99_ms']:.1f} ms  max {api['max_ms']:.1f} ms"
+            )
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,464 @@
+"""The collector's MQTT side: the only module of the collector that imports paho-mqtt.
+
+:class:`MqttWorker` owns one paho client at a time and the one thread that ever touches it. Other threads talk to
+it through a request queue (publish, acknowledge, stop) and read our own small frozen events from
+:attr:`MqttWorker.events`; paho's callbacks only append those events. paho's own loop and reconnect threads are
+not used: the worker selects on the socket, reads every packet that is waiting, and reconnects with jittered
+backoff.
+
+The ingest subscription (``$share/{group}/{prefix}/+/#``) uses a persistent MQTT 5 session and manual
+acknowledgements: a message is acknowledged only after the batch holding it was committed, so a collector that
+dies loses nothing (the broker sends it again) and the database's ``(device_id, seq)`` key makes the repeat
+harmless. An acknowledgement carries the number of the connection its message came on: one for an earlier
+connection is dropped, since packet ids start over with every connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import random
+import select
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from ._errors import SettingsError
+
+__all__ = [
+    "BrokerSettings",
+    "Connected",
+    "Delivery",
+    "Disconnected",
+    "MqttWorker",
+    "Subscribed",
+    "parse_broker_url",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    host: str
+    port: int
+    tls: bool = False
+    ca_file: Path | None = None
+    username: str | None = None
+    password_file: Path | None = None
+    insecure: bool = False
+
+
+def parse_broker_url(
+    url: str,
+    *,
+    ca_file: Path | None = None,
+    username: str | None = None,
+    password_file: Path | None = None,
+    insecure: bool = False,
+) -> BrokerSettings:
+    """``mqtt://HOST[:PORT]`` (plain, 1883) or ``mqtts://HOST[:PORT]`` (TLS, 8883)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise SettingsError(
+            f"broker URL {url!r} is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]",
+            code="bad_broker",
+            hint="e.g. --broker mqtt://127.0.0.1:1883",
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"broker URL {url!r}: the port is not a number 1-65535", code="bad_broker") from None
+    tls = parts.scheme == "mqtts"
+    return BrokerSettings(
+        parts.hostname, port or (8883 if tls else 1883), tls, ca_file, username, password_file, insecure
+    )
+
+
+# ---------------------------------------------------------------- events out
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    connection: int
+    session_present: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    connection: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    connection: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message; ``(connection, mid)`` is what :meth:`MqttWorker.ack` needs for a QoS 1 message."""
+
+    connection: int
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+Event = Connected | Disconnected | Subscribed | Delivery
+
+
+# ---------------------------------------------------------------- requests in
+
+
+@dataclass(frozen=True, slots=True)
+class _Publish:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Ack:
+    acks: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscribe:
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    graceful: bool = True
+
+
+_Request = _Publish | _Ack | _Subscribe | _Stop
+
+
+@dataclass
+class MqttWorker:
+    """One MQTT connection kept up by its own thread.
+
+    ``subscriptions`` are (re)sent on every connect. ``persistent`` keeps an MQTT 5 session (clean start off,
+    ``session_expiry`` seconds) and turns on manual acknowledgements; ``receive_maximum`` bounds how many
+    unacknowledged messages the broker may have in flight towards us.
+    """
+
+    broker: BrokerSettings
+    client_id: str
+    subscriptions: tuple[str, ...] = ()
+    persistent: bool = False
+    session_expiry: int = 86400
+    receive_maximum: int = 2000
+    keepalive: int = 60
+    events: queue.Queue[Event] = field(default_factory=queue.Queue)
+    _requests: queue.Queue[_Request] = field(default_factory=queue.Queue)
+
+    def __post_init__(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"mqtt-{self.client_id}", daemon=True)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._client: paho.Client | None = None
+        self._connection = 0
+        self._connected = False
+        self._closing: str | None = None
+        self._stopping = False
+        self._graceful = True
+        self._failures = 0
+        self._next_attempt = 0.0
+        self._password = (
+            self.broker.password_file.read_text(encoding="utf-8").splitlines()[0]
+            if self.broker.password_file is not None
+            else None
+        )
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self.last_error: str | None = None
+        self.connects = 0  # connections that got their CONNACK
+
+    # ------------------------------------------------------------ the API other threads use
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self._request(_Publish(topic, payload, qos, retain))
+
+    def subscribe(self, *topics: str) -> None:
+        self._request(_Subscribe(tuple(topics)))
+
+    def ack(self, acks: tuple[tuple[int, int], ...]) -> None:
+        """Acknowledge ``(connection, mid)`` pairs of QoS 1 deliveries."""
+        if acks:
+            self._request(_Ack(acks))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Send what is queued (acknowledgements first), disconnect cleanly, end the thread."""
+        if self._thread.is_alive():
+            self._request(_Stop())
+            self._thread.join(timeout)
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def abort(self, timeout: float = 5.0) -> None:
+        """Drop the connection at once, sending nothing still queued (what a crash does)."""
+        if self._thread.is_alive():
+            self._request(_Stop(graceful=False))
+            self._thread.join(timeout)
+
+    def _request(self, item: _Request) -> None:
+        self._requests.put(item)
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    # ------------------------------------------------------------ the worker thread
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                if self._client is None:
+                    self._drop_stale_requests()
+                    now = time.monotonic()
+                    if now >= self._next_attempt:
+                        self._connect()
+                    else:
+                        self._wait(min(self._next_attempt - now, 0.5))
+                    continue
+                self._take_requests()
+                if self._client is not None and not self._stopping:
+                    self._step()
+        except Exception:  # a bug here must not leave the collector silently deaf
+            log.exception("MQTT worker failed")
+        finally:
+            self._close("stopped", graceful=self._graceful, final=True)
+
+    def _wait(self, timeout: float) -> None:
+        select.select([self._wake_r], [], [], max(0.0, timeout))
+        self._drain_wake()
+
+    def _drain_wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while self._wake_r.recv(4096):
+                pass
+
+    def _drop_stale_requests(self) -> None:
+        """While disconnected: acks are void (the broker sends those messages again); a stop still stops."""
+        while True:
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Stop):
+                self._stopping = True
+            elif isinstance(item, _Publish | _Subscribe):
+                self._requests.put(item)  # kept for the next connection
+                return
+
+    def _take_requests(self) -> None:
+        client = self._client
+        assert client is not None
+        while True:
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Stop):
+                self._stopping = True
+                self._graceful = item.graceful
+                return
+            elif isinstance(item, _Ack):
+                for connection, mid in item.acks:
+                    if connection == self._connection:
+                        client.ack(mid, 1)
+            elif isinstance(item, _Subscribe):
+                for topic in item.topics:
+                    client.subscribe(topic, options=SubscribeOptions(qos=1))
+            elif not self._connected:
+                self._requests.put(item)
+                return
+            else:
+                client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+
+    def _connect(self) -> None:
+        broker = self.broker
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=paho.MQTTv5,
+            reconnect_on_failure=False,
+            manual_ack=self.persistent,
+        )
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
+        if broker.tls:
+            context = ssl.create_default_context(cafile=str(broker.ca_file) if broker.ca_file else None)
+            if broker.insecure:
+                context.check_hostname = False
+            client.tls_set_context(context)
+        if broker.username is not None:
+            client.username_pw_set(broker.username, self._password)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.ReceiveMaximum = self.receive_maximum
+        if self.persistent:
+            properties.SessionExpiryInterval = self.session_expiry
+        self._connection += 1
+        try:
+            client.connect(
+                broker.host,
+                broker.port,
+                keepalive=self.keepalive,
+                clean_start=not self.persistent,
+                properties=properties,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            self._failed(f"cannot reach {broker.host}:{broker.port}: {getattr(exc, 'strerror', None) or exc}")
+            return
+        self._client = client
+        self._connect_started = time.monotonic()
+
+    def _failed(self, message: str) -> None:
+        self._failures += 1
+        delay = random.uniform(0, min(10.0, 0.2 * 2**self._failures))
+        self._next_attempt = time.monotonic() + delay
+        if message != self.last_error:
+            log.warning("MQTT: %s; retrying", message)
+        self.last_error = message
+
+    def _step(self) -> None:
+        client = self._client
+        assert client is not None
+        sock = client.socket()
+        if sock is None:
+            self._close("connection lost")
+            return
+        pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        wants = [sock] if client.want_write() else []
+        try:
+            readable, writable, _ = select.select([sock, self._wake_r], wants, [], 0 if pending else 0.5)
+        except (OSError, ValueError):
+            self._close("connection lost")
+            return
+        if self._wake_r in readable:
+            self._drain_wake()
+        if sock in readable or pending:
+            # paho reads one packet per call here; read all that is waiting before going round again.
+            for _ in range(1000):
+                if client.loop_read() != paho.MQTT_ERR_SUCCESS or client.socket() is None:
+                    break
+                ready = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+                if not ready and not select.select([sock], [], [], 0)[0]:
+                    break
+        if client.socket() is not None and (sock in writable or client.want_write()):
+            client.loop_write()
+        if client.socket() is not None:
+            client.loop_misc()
+        if self._closing is not None:
+            self._close(self._closing)
+        elif client.socket() is None:
+            self._close("connection lost")
+        elif not self._connected and time.monotonic() - self._connect_started > 15:
+            self._close("no CONNACK within 15 s")
+
+    def _close(self, reason: str, *, graceful: bool = False, final: bool = False) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        was_connected = self._connected
+        self._connected = False
+        self._closing = None
+        self.connected.clear()
+        self.subscribed.clear()
+        if graceful and was_connected:
+            self._take_final_requests(client)
+            with contextlib.suppress(Exception):
+                client.disconnect()
+                for _ in range(100):
+                    if not client.want_write() or client.loop_write() != paho.MQTT_ERR_SUCCESS:
+                        break
+        sock = client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+        if was_connected:
+            self.events.put(Disconnected(self._connection, reason))
+            log.info("MQTT connection %d ended: %s", self._connection, reason)
+            self._failures = 0
+        if not final:
+            self._failed(reason)
+
+    def _take_final_requests(self, client: paho.Client) -> None:
+        """At a clean stop: the acknowledgements still queued go out before the DISCONNECT."""
+        while True:
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Ack):
+                for connection, mid in item.acks:
+                    if connection == self._connection:
+                        client.ack(mid, 1)
+            elif isinstance(item, _Publish):
+                client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+
+    # ------------------------------------------------------------ paho callbacks: only record what happened
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            self._closing = f"the broker refused the connection: {reason}"
+            self.last_error = self._closing
+            return
+        self._connected = True
+        self.connects += 1
+        self.last_error = None
+        self.connected.set()
+        # Subscribing again even with a session: Mosquitto 2.0 does not restore shared subscriptions from its
+        # persistence file. Retained messages only for a subscription that is new (MQTT 5 retain handling 1):
+        # Mosquitto sends them to shared subscriptions too, and a restart need not replay every device's state.
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        for topic in self.subscriptions:
+            client.subscribe(topic, options=options)
+        self.events.put(Connected(self._connection, bool(flags.session_present)))
+
+    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any, properties: Any) -> None:
+        if any(getattr(code, "is_failure", False) for code in reasons):
+            self.last_error = f"the broker refused the subscription: {reasons}"
+            log.warning("MQTT: %s", self.last_error)
+            return
+        self.subscribed.set()
+        self.events.put(Subscribed(self._connection))
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        self._closing = str(reason)
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self.events.put(
+            Delivery(
+                self._connection,
+                message.mid,
+                message.qos,
+                message.topic,
+                bytes(message.payload),
+                bool(message.retain),
+            )
+        )

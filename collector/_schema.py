@@ -1,0 +1,295 @@
+"""The database schema and its versioned migrations (SQLAlchemy Core; the same tables on SQLite and PostgreSQL).
+
+Migrations are a tuple of ``(version, name, function)`` applied in order inside one transaction each, and recorded
+in ``schema_migrations``. Version 1 builds its tables through :func:`_v1_tables`; the live queries use the same
+builder today. When a later version changes a table, copy the builder first so version 1 keeps creating the shape
+it always created, and express the change as the new version's DDL: a fresh database and an upgraded one must
+end in the same schema (the tests migrate both ways and compare).
+
+All times are stored as naive UTC (``DateTime`` without time zone): SQLite has no time zone type and this keeps
+the two backends identical; the data layer attaches UTC when reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    inspect,
+    select,
+    text,
+)
+
+from ._errors import StoreError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "migrate", "schema_version"]
+
+_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite's INTEGER PRIMARY KEY is the 64-bit rowid
+_DEVICE = String(64)
+_ICCID = String(24)
+
+
+class Tables:
+    """The live tables, built once by :func:`_v1_tables`."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        built = _v1_tables(metadata)
+        self.migrations = built["schema_migrations"]
+        self.devices = built["devices"]
+        self.cards = built["cards"]
+        self.bindings = built["bindings"]
+        self.alarms = built["alarms"]
+        self.usage_daily = built["usage_daily"]
+        self.usage_monthly = built["usage_monthly"]
+        self.received = built["received"]
+        self.events = built["events"]
+        self.command_results = built["command_results"]
+        self.rejects = built["rejects"]
+        self.counters = built["counters"]
+
+
+def _v1_tables(metadata: MetaData) -> dict[str, Table]:
+    tables = [
+        Table(
+            "schema_migrations",
+            metadata,
+            Column("version", Integer, primary_key=True, autoincrement=False),
+            Column("name", String(128), nullable=False),
+            Column("applied_at", DateTime, nullable=False),
+        ),
+        Table(
+            "devices",
+            metadata,
+            Column("device_id", _DEVICE, primary_key=True),
+            Column("name", String(128)),
+            Column("pn", String(64)),
+            Column("type", String(64)),
+            Column("company", String(128)),
+            Column("imei", String(20)),
+            Column("iccid", _ICCID),
+            Column("iccid_since", DateTime),
+            Column("manufacturer", String(64)),
+            Column("model", String(64)),
+            Column("revision", String(64)),
+            Column("identity_ts", DateTime),
+            Column("online", Boolean),
+            Column("agent_version", String(64)),
+            Column("status_ts", DateTime),
+            Column("last_seen", DateTime),
+        ),
+        Table(
+            "cards",
+            metadata,
+            Column("iccid", _ICCID, primary_key=True),
+            Column("imsi", String(20)),
+            Column("carrier", String(32)),
+            Column("company", String(128)),
+            Column("sim_state", String(32)),
+            # the current binding: which device (and module) the card sits in, since when
+            Column("device_id", _DEVICE),
+            Column("imei", String(20)),
+            Column("bound_since", DateTime),
+            Column("unbound_at", DateTime),  # the device reported another card since; kept to spot a move
+            Column("device_name", String(128)),
+            Column("device_pn", String(64)),
+            Column("device_type", String(64)),
+            Column("identity_ts", DateTime),
+            Column("first_seen", DateTime),
+            Column("last_seen", DateTime),
+            # the plan: imported (authoritative) or, until one is imported, what the device says
+            Column("plan_name", String(128)),
+            Column("plan_total_bytes", BigInteger),
+            Column("cycle_start", Date),
+            Column("cycle_end", Date),
+            Column("expiry", Date),
+            Column("card_type", String(64)),
+            Column("plan_source", String(16)),
+            # the device meter's cycle totals
+            Column("used_bytes", BigInteger),
+            Column("used_rx_bytes", BigInteger),
+            Column("used_tx_bytes", BigInteger),
+            Column("usage_cycle_start", Date),
+            Column("usage_cycle_end", Date),
+            Column("usage_ts", DateTime),
+            # the last telemetry's radio facts
+            Column("rssi_dbm", Float),
+            Column("rsrp_dbm", Float),
+            Column("sinr_db", Float),
+            Column("bars", Float),
+            Column("registration", String(32)),
+            Column("technology", String(32)),
+            Column("operator", String(64)),
+            Column("telemetry_ts", DateTime),
+            Column("diagnosis_overall", String(16)),
+            Column("diagnosis_json", Text),
+            Column("diagnosis_ts", DateTime),
+            Column("directed_json", Text),
+            Column("directed_ts", DateTime),
+            Index("ix_cards_company", "company"),
+            Index("ix_cards_device", "device_id"),
+            Index("ix_cards_imei", "imei"),
+            Index("ix_cards_expiry", "expiry"),
+        ),
+        Table(
+            "bindings",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("iccid", _ICCID, nullable=False),
+            Column("device_id", _DEVICE, nullable=False),
+            Column("imei", String(20)),
+            Column("since", DateTime, nullable=False),
+            Column("until", DateTime),
+            Index("ix_bindings_iccid", "iccid"),
+            Index("ix_bindings_device", "device_id"),
+        ),
+        Table(
+            "alarms",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("kind", String(32), nullable=False),
+            Column("iccid", _ICCID),
+            Column("device_id", _DEVICE),
+            Column("previous_device_id", _DEVICE),
+            Column("previous", String(128)),
+            Column("current", String(128)),
+            Column("ts", DateTime, nullable=False),
+            Index("ix_alarms_iccid", "iccid"),
+            Index("ix_alarms_device", "device_id"),
+        ),
+        Table(
+            "usage_daily",
+            metadata,
+            Column("iccid", _ICCID, primary_key=True),
+            Column("day", Date, primary_key=True),
+            Column("rx_bytes", BigInteger, nullable=False),
+            Column("tx_bytes", BigInteger, nullable=False),
+        ),
+        Table(
+            "usage_monthly",
+            metadata,
+            Column("iccid", _ICCID, primary_key=True),
+            Column("month", String(7), primary_key=True),
+            Column("rx_bytes", BigInteger, nullable=False),
+            Column("tx_bytes", BigInteger, nullable=False),
+        ),
+        Table(
+            "received",
+            metadata,
+            Column("device_id", _DEVICE, primary_key=True),
+            Column("seq", BigInteger, primary_key=True, autoincrement=False),
+            Column("kind", String(16), nullable=False),
+            Column("ts", DateTime, nullable=False),
+        ),
+        Table(
+            "events",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("device_id", _DEVICE, nullable=False),
+            Column("iccid", _ICCID),
+            Column("event", String(32), nullable=False),
+            Column("previous", String(128)),
+            Column("current", String(128)),
+            Column("detail_json", Text),
+            Column("ts", DateTime, nullable=False),
+            Index("ix_events_iccid", "iccid"),
+        ),
+        Table(
+            "command_results",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("device_id", _DEVICE, nullable=False),
+            Column("iccid", _ICCID),
+            Column("request_id", String(64)),
+            Column("command", String(32), nullable=False),
+            Column("ok", Boolean, nullable=False),
+            Column("result_json", Text),
+            Column("error_code", String(32)),
+            Column("error_message", Text),
+            Column("ts", DateTime, nullable=False),
+            Index("ix_command_results_device", "device_id"),
+        ),
+        Table(
+            "rejects",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("device_id", String(128)),
+            Column("topic", String(256), nullable=False),
+            Column("reason", Text, nullable=False),
+            Column("received_at", DateTime, nullable=False),
+        ),
+        Table(
+            "counters",
+            metadata,
+            Column("name", String(64), primary_key=True),
+            Column("value", BigInteger, nullable=False),
+        ),
+    ]
+    return {table.name: table for table in tables}
+
+
+def _create_v1(connection: Connection) -> None:
+    metadata = MetaData()
+    _v1_tables(metadata)
+    metadata.create_all(connection)
+
+
+Migration = tuple[int, str, Callable[[Connection], None]]
+
+MIGRATIONS: tuple[Migration, ...] = ((1, "card records, bindings, alarms, usage, idempotency", _create_v1),)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def schema_version(connection: Connection) -> int:
+    """The highest applied migration; 0 for an empty database."""
+    if not inspect(connection).has_table("schema_migrations"):
+        return 0
+    found = connection.execute(text("SELECT MAX(version) FROM schema_migrations")).scalar()
+    return int(found or 0)
+
+
+def migrate(connection: Connection, tables: Tables) -> list[int]:
+    """Apply the missing migrations in this (already begun) transaction; returns the versions applied.
+
+    Two collectors starting together do not both migrate: PostgreSQL takes a transaction-scoped advisory lock,
+    SQLite's write transaction (BEGIN IMMEDIATE) already excludes the other writer.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(8008)"))
+    current = schema_version(connection)
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the database's schema is version {current}, newer than this collector knows ({SCHEMA_VERSION})",
+            code="schema_too_new",
+            hint="upgrade iotcard-collector on this host",
+        )
+    applied = []
+    for version, name, apply in MIGRATIONS:
+        if version <= current:
+            continue
+        apply(connection)
+        connection.execute(
+            insert(tables.migrations).values(
+                version=version, name=name, applied_at=datetime.now(UTC).replace(tzinfo=None)
+            )
+        )
+        applied.append(version)
+    return applied
+
+
+def applied_versions(connection: Connection, tables: Tables) -> list[int]:
+    return [int(v) for v in connection.execute(select(tables.migrations.c.version).order_by("version")).scalars()]

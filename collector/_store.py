@@ -1,0 +1,1040 @@
+"""The data layer: one SQLAlchemy Core engine over SQLite or PostgreSQL, batched writes, the card queries.
+
+Writes come in batches (:meth:`Store.apply`), one transaction each:
+
+1. the batch's ``(device_id, seq)`` pairs go into ``received`` with ``ON CONFLICT DO NOTHING ... RETURNING``:
+   what comes back is new, everything else is an at-least-once duplicate and has no effect at all (this is what
+   makes broker and collector restarts, and two collectors, never count twice);
+2. devices and cards are upserted once per key with the latest facts of the batch, each kind of fact guarded by
+   its own timestamp so a late, older message never overwrites a newer one;
+3. bindings: the cards and devices of the batch are read in one query each (locked on PostgreSQL, in key order),
+   and only a card seen with another device or IMEI, or a device seen with another card, takes the slow path that
+   closes the binding, opens the new one and raises the alarm (机卡分离);
+4. hourly usage is added to days and months (in the collector's time zone), events, command results and rejects
+   are inserted, and the counters are added to.
+
+SQLite runs in WAL mode and its write transactions begin IMMEDIATE (two writers queue instead of failing on a
+stale snapshot); a busy or deadlocked batch is rolled back and retried whole, which is safe because step 1 is in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    and_,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.elements import ColumnElement
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
+
+from agent.contract import (
+    CommandResultMessage,
+    DiagnosisMessage,
+    DirectedMessage,
+    EventMessage,
+    IdentityMessage,
+    StatusMessage,
+    TelemetryMessage,
+)
+
+from ._errors import SettingsError, StoreError
+from ._ingest import Accepted, Rejected
+from ._schema import SCHEMA_VERSION, Tables, migrate, schema_version
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "FILTERS",
+    "MIB",
+    "ApplyResult",
+    "CardQuery",
+    "PlanRow",
+    "Store",
+    "Thresholds",
+    "database_url",
+]
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+FILTERS = ("low", "exhausted", "expiring", "expired")
+_SQLITE_BUSY_MS = 30_000
+
+
+def database_url(url: str) -> str:
+    """Accept ``sqlite:///PATH``, ``postgresql://...`` (driven by psycopg 3) and SQLAlchemy's own spellings."""
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError:
+        raise SettingsError(
+            f"database URL {url!r} is not a URL",
+            code="bad_db_url",
+            hint="use sqlite:///PATH or postgresql://USER@HOST/DB",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise SettingsError(
+        f"database URL {url!r}: only SQLite and PostgreSQL are supported",
+        code="bad_db_url",
+        hint="use sqlite:///PATH or postgresql://USER@HOST/DB",
+    )
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """Stored times are naive UTC; give them their zone back."""
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The app's quick filters: 流量不足 below ``low_percent`` left, 卡临期 within ``expiring_days``."""
+
+    low_percent: float = 10.0
+    expiring_days: int = 7
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class CardQuery:
+    company: str | None = None
+    filter: str | None = None
+    search: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    """One imported plan (``plans import``): the card's plan is this until another import."""
+
+    iccid: str
+    plan_name: str
+    total_mb: float
+    cycle_start: date | None
+    cycle_end: date | None
+    expiry: date | None
+    card_type: str | None
+    company: str | None = None
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Store:
+    """The collector's database. ``writer=True`` for the ingest side (IMMEDIATE transactions on SQLite)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timezone: str = "Asia/Shanghai",
+        migrate_schema: bool = True,
+        writer: bool = False,
+        pool_size: int = 8,
+    ) -> None:
+        self.url = database_url(url)
+        self.zone = ZoneInfo(timezone)
+        self.tables = Tables(MetaData())
+        self._sqlite = self.url.startswith("sqlite")
+        if self._sqlite:
+            engine = create_engine(
+                self.url,
+                connect_args={"timeout": _SQLITE_BUSY_MS / 1000, "check_same_thread": False},
+                poolclass=NullPool if writer else None,
+            )
+            _sqlite_pragmas(engine, immediate=writer)
+        else:
+            engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        self.engine: Engine = engine
+        self.dialect = postgresql if not self._sqlite else sqlite
+        if migrate_schema:
+            self.migrate()
+
+    # ------------------------------------------------------------ lifecycle
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except sa_exc.OperationalError as exc:
+            raise StoreError(
+                f"the database did not answer: {_short(exc)}",
+                hint="check --db, that the server runs and this user may connect",
+            ) from exc
+
+    def migrate(self) -> list[int]:
+        with self._begin() as connection:
+            return migrate(connection, self.tables)
+
+    def schema_version(self) -> int:
+        with self._begin() as connection:
+            return schema_version(connection)
+
+    def today(self) -> date:
+        """Today in the collector's time zone (days, months and the filters follow it)."""
+        return datetime.now(self.zone).date()
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self._sqlite else "postgresql"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ ingest
+
+    def apply(self, batch: Sequence[Accepted], rejected: Sequence[Rejected] = ()) -> ApplyResult:
+        """Write one batch in one transaction; retried whole on lock conflicts (idempotent by device id + seq)."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(sa_exc.OperationalError),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            stop=stop_after_delay(60),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt, self.engine.begin() as connection:
+                    return self._apply(connection, batch, rejected)
+        except sa_exc.OperationalError as exc:
+            raise StoreError(f"cannot write to the database: {_short(exc)}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _insert(self, table: Any) -> Any:
+        return self.dialect.insert(table)
+
+    def _apply(self, conn: Connection, batch: Sequence[Accepted], rejected: Sequence[Rejected]) -> ApplyResult:
+        t = self.tables
+        result = ApplyResult(rejected=len(rejected))
+        unique: dict[tuple[str, int], Accepted] = {}
+        for item in batch:
+            unique.setdefault(item.key, item)
+        fresh: list[Accepted] = []
+        if unique:
+            rows = [
+                {"device_id": d, "seq": s, "kind": item.kind, "ts": _naive(item.message.ts)}
+                for (d, s), item in sorted(unique.items())
+            ]
+            stmt = (
+                self._insert(t.received)
+                .on_conflict_do_nothing(index_elements=["device_id", "seq"])
+                .returning(t.received.c.device_id, t.received.c.seq)
+            )
+            new = {(row[0], row[1]) for row in conn.execute(stmt, rows)}
+            fresh = [item for key, item in unique.items() if key in new]
+        result.accepted = len(fresh)
+        result.duplicates = len(batch) - len(fresh)
+        if fresh:
+            fresh.sort(key=lambda item: item.message.ts)
+            self._touch(conn, fresh)
+            self._bindings(conn, fresh, result)
+            self._status(conn, fresh)
+            self._identity(conn, fresh)
+            self._telemetry(conn, fresh)
+            self._reports(conn, fresh)
+            self._inserts(conn, fresh)
+        if rejected:
+            conn.execute(
+                self._insert(t.rejects),
+                [
+                    {
+                        "device_id": r.device_id,
+                        "topic": r.topic[:256],
+                        "reason": r.reason,
+                        "received_at": _naive(datetime.now(UTC)),
+                    }
+                    for r in rejected
+                ],
+            )
+        counts = {"accepted": result.accepted, "duplicates": result.duplicates, "invalid": result.rejected}
+        counts = {name: n for name, n in counts.items() if n}
+        if counts:
+            ins = self._insert(t.counters)
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=["name"], set_={"value": t.counters.c.value + ins.excluded.value}
+                ),
+                [{"name": name, "value": n} for name, n in sorted(counts.items())],
+            )
+        return result
+
+    def _touch(self, conn: Connection, fresh: list[Accepted]) -> None:
+        """Every device and card of the batch exists afterwards, with first/last seen."""
+        t = self.tables
+        devices: dict[str, datetime] = {}
+        cards: dict[str, tuple[datetime, datetime]] = {}
+        for item in fresh:
+            msg = item.message
+            ts = _naive(msg.ts)
+            devices[msg.device_id] = max(devices.get(msg.device_id, ts), ts)
+            if msg.iccid:
+                low, high = cards.get(msg.iccid, (ts, ts))
+                cards[msg.iccid] = (min(low, ts), max(high, ts))
+        ins = self._insert(t.devices)
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["device_id"],
+                set_={"last_seen": _later(t.devices.c.last_seen, ins.excluded.last_seen)},
+            ),
+            [{"device_id": d, "last_seen": ts} for d, ts in sorted(devices.items())],
+        )
+        if cards:
+            ins = self._insert(t.cards)
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=["iccid"],
+                    set_={
+                        "last_seen": _later(t.cards.c.last_seen, ins.excluded.last_seen),
+                        "first_seen": _earlier(t.cards.c.first_seen, ins.excluded.first_seen),
+                    },
+                ),
+                [{"iccid": i, "first_seen": lo, "last_seen": hi} for i, (lo, hi) in sorted(cards.items())],
+            )
+
+    def _bindings(self, conn: Connection, fresh: list[Accepted], result: ApplyResult) -> None:
+        """Which card sits in which device (and module); alarms when that changes."""
+        t = self.tables
+        seen: dict[str, tuple[str, str | None, datetime]] = {}  # device -> (iccid, imei, ts), the latest
+        for item in fresh:
+            msg = item.message
+            if msg.iccid:
+                seen[msg.device_id] = (msg.iccid, msg.imei, _naive(msg.ts))
+        if not seen:
+            return
+        iccids = sorted({iccid for iccid, _, _ in seen.values()})
+        lock = not self._sqlite
+        query = select(t.devices.c.device_id, t.devices.c.iccid, t.devices.c.iccid_since).where(
+            t.devices.c.device_id.in_(sorted(seen))
+        )
+        if lock:
+            query = query.order_by(t.devices.c.device_id).with_for_update()
+        devices = {row.device_id: dict(row._mapping) for row in conn.execute(query)}
+        cards_query = select(
+            t.cards.c.iccid, t.cards.c.device_id, t.cards.c.imei, t.cards.c.bound_since, t.cards.c.unbound_at
+        ).where(t.cards.c.iccid.in_(iccids))
+        if lock:
+            cards_query = cards_query.order_by(t.cards.c.iccid).with_for_update()
+        cards = {row.iccid: dict(row._mapping) for row in conn.execute(cards_query)}
+        # Decide in memory, in time order, then write each kind of change with one executemany. A binding opened
+        # and closed within this batch is inserted already closed.
+        close_open: dict[str, datetime] = {}  # iccid -> until, for bindings open before this batch
+        close_at_device: dict[tuple[str, str], datetime] = {}  # (iccid, device) -> until, likewise
+        opened: dict[str, dict[str, Any]] = {}  # iccid -> the binding row opened in this batch
+        new_bindings: list[dict[str, Any]] = []
+        unbind_elsewhere: dict[tuple[str, str], datetime] = {}  # cards not read here that left a device
+        changed_cards: set[str] = set()
+        changed_devices: set[str] = set()
+
+        def close_binding(iccid: str, ts: datetime, device_id: str | None = None) -> None:
+            row = opened.get(iccid)
+            if row is not None and device_id in (None, row["device_id"]):
+                row["until"] = ts
+                del opened[iccid]
+            elif row is None:
+                if device_id is None:
+                    close_open.setdefault(iccid, ts)
+                else:
+                    close_at_device.setdefault((iccid, device_id), ts)
+
+        for device_id, (iccid, imei, ts) in sorted(seen.items(), key=lambda entry: (entry[1][2], entry[0])):
+            card = cards[iccid]
+            device = devices[device_id]
+            same_place = card["device_id"] == device_id and card["imei"] == imei and card["unbound_at"] is None
+            if not same_place and (card["bound_since"] is None or ts >= card["bound_since"]):
+                if card["device_id"] is not None and (card["device_id"] != device_id or card["imei"] != imei):
+                    result.alarms.append(
+                        {
+                            "kind": "card_moved",
+                            "iccid": iccid,
+                            "device_id": device_id,
+                            "previous_device_id": card["device_id"],
+                            "previous": card["imei"],
+                            "current": imei,
+                            "ts": ts,
+                        }
+                    )
+                close_binding(iccid, ts)
+                row = {"iccid": iccid, "device_id": device_id, "imei": imei, "since": ts, "until": None}
+                new_bindings.append(row)
+                opened[iccid] = row
+                card.update(device_id=device_id, imei=imei, bound_since=ts, unbound_at=None)
+                changed_cards.add(iccid)
+            old = device["iccid"]
+            if old != iccid and (device["iccid_since"] is None or ts >= device["iccid_since"]):
+                if old is not None:
+                    result.alarms.append(
+                        {
+                            "kind": "card_swapped",
+                            "iccid": iccid,
+                            "device_id": device_id,
+                            "previous_device_id": None,
+                            "previous": old,
+                            "current": iccid,
+                            "ts": ts,
+                        }
+                    )
+                    # The old card left this device: its binding ends; its record keeps the device until the card
+                    # shows up elsewhere (then card_moved fires) or comes back.
+                    close_binding(old, ts, device_id)
+                    if old in cards:
+                        if cards[old]["device_id"] == device_id:
+                            cards[old]["unbound_at"] = ts
+                            changed_cards.add(old)
+                    else:
+                        unbind_elsewhere[(old, device_id)] = ts
+                device.update(iccid=iccid, iccid_since=ts)
+                changed_devices.add(device_id)
+        b = t.bindings.c
+        if close_open:
+            conn.execute(
+                update(t.bindings)
+                .where(b.iccid == bindparam("b_iccid"), b.until.is_(None))
+                .values(until=bindparam("b_until")),
+                [{"b_iccid": i, "b_until": ts} for i, ts in sorted(close_open.items())],
+            )
+        if close_at_device:
+            conn.execute(
+                update(t.bindings)
+                .where(b.iccid == bindparam("b_iccid"), b.device_id == bindparam("b_device"), b.until.is_(None))
+                .values(until=bindparam("b_until")),
+                [{"b_iccid": i, "b_device": d, "b_until": ts} for (i, d), ts in sorted(close_at_device.items())],
+            )
+        if new_bindings:
+            conn.execute(self._insert(t.bindings), new_bindings)
+        if changed_cards:
+            c = t.cards.c
+            conn.execute(
+                update(t.cards)
+                .where(c.iccid == bindparam("b_iccid"))
+                .values(
+                    device_id=bindparam("b_device"),
+                    imei=bindparam("b_imei"),
+                    bound_since=bindparam("b_since"),
+                    unbound_at=bindparam("b_unbound"),
+                ),
+                [
+                    {
+                        "b_iccid": i,
+                        "b_device": cards[i]["device_id"],
+                        "b_imei": cards[i]["imei"],
+                        "b_since": cards[i]["bound_since"],
+                        "b_unbound": cards[i]["unbound_at"],
+                    }
+                    for i in sorted(changed_cards)
+                ],
+            )
+        if unbind_elsewhere:
+            c = t.cards.c
+            conn.execute(
+                update(t.cards)
+                .where(c.iccid == bindparam("b_iccid"), c.device_id == bindparam("b_device"))
+                .values(unbound_at=bindparam("b_ts")),
+                [{"b_iccid": i, "b_device": d, "b_ts": ts} for (i, d), ts in sorted(unbind_elsewhere.items())],
+            )
+        if changed_devices:
+            d = t.devices.c
+            conn.execute(
+                update(t.devices)
+                .where(d.device_id == bindparam("b_device"))
+                .values(iccid=bindparam("b_iccid"), iccid_since=bindparam("b_since")),
+                [
+                    {"b_device": i, "b_iccid": devices[i]["iccid"], "b_since": devices[i]["iccid_since"]}
+                    for i in sorted(changed_devices)
+                ],
+            )
+        if result.alarms:
+            conn.execute(self._insert(t.alarms), result.alarms)
+
+    def _status(self, conn: Connection, fresh: list[Accepted]) -> None:
+        t = self.tables
+        latest: dict[str, StatusMessage] = {}
+        for item in fresh:
+            if isinstance(item.message, StatusMessage):
+                latest[item.message.device_id] = item.message
+        if not latest:
+            return
+        c = t.devices.c
+        stmt = (
+            update(t.devices)
+            .where(c.device_id == bindparam("b_device"), or_(c.status_ts.is_(None), c.status_ts <= bindparam("b_ts")))
+            .values(online=bindparam("b_online"), agent_version=bindparam("b_version"), status_ts=bindparam("b_ts"))
+        )
+        conn.execute(
+            stmt,
+            [
+                {
+                    "b_device": d,
+                    "b_ts": _naive(m.ts),
+                    "b_online": m.state == "online",
+                    "b_version": m.agent_version[:64],
+                }
+                for d, m in sorted(latest.items())
+            ],
+        )
+
+    def _identity(self, conn: Connection, fresh: list[Accepted]) -> None:
+        t = self.tables
+        latest: dict[str, IdentityMessage] = {}
+        for item in fresh:
+            if isinstance(item.message, IdentityMessage):
+                latest[item.message.device_id] = item.message
+        if not latest:
+            return
+        c = t.devices.c
+        conn.execute(
+            update(t.devices)
+            .where(
+                c.device_id == bindparam("b_device"), or_(c.identity_ts.is_(None), c.identity_ts <= bindparam("b_ts"))
+            )
+            .values(
+                name=bindparam("b_name"),
+                pn=bindparam("b_pn"),
+                type=bindparam("b_type"),
+                company=bindparam("b_company"),
+                imei=bindparam("b_imei"),
+                manufacturer=bindparam("b_manufacturer"),
+                model=bindparam("b_model"),
+                revision=bindparam("b_revision"),
+                identity_ts=bindparam("b_ts"),
+            ),
+            [
+                {
+                    "b_device": d,
+                    "b_ts": _naive(m.ts),
+                    "b_name": m.device.name,
+                    "b_pn": m.device.pn,
+                    "b_type": m.device.type,
+                    "b_company": m.device.company,
+                    "b_imei": m.modem.imei or m.imei,
+                    "b_manufacturer": m.modem.manufacturer,
+                    "b_model": m.modem.model,
+                    "b_revision": m.modem.revision,
+                }
+                for d, m in sorted(latest.items())
+            ],
+        )
+        by_card = {m.sim.iccid or m.iccid: m for m in latest.values() if m.sim.iccid or m.iccid}
+        if not by_card:
+            return
+        c = t.cards.c
+        conn.execute(
+            update(t.cards)
+            .where(c.iccid == bindparam("b_iccid"), or_(c.identity_ts.is_(None), c.identity_ts <= bindparam("b_ts")))
+            .values(
+                imsi=func.coalesce(bindparam("b_imsi"), c.imsi),
+                carrier=func.coalesce(bindparam("b_carrier"), c.carrier),
+                company=func.coalesce(bindparam("b_company"), c.company),
+                sim_state=bindparam("b_state"),
+                device_name=bindparam("b_name"),
+                device_pn=bindparam("b_pn"),
+                device_type=bindparam("b_type"),
+                identity_ts=bindparam("b_ts"),
+            ),
+            [
+                {
+                    "b_iccid": iccid,
+                    "b_ts": _naive(m.ts),
+                    "b_imsi": m.sim.imsi,
+                    "b_carrier": m.sim.carrier,
+                    "b_company": m.device.company,
+                    "b_state": m.sim.state[:32],
+                    "b_name": m.device.name,
+                    "b_pn": m.device.pn,
+                    "b_type": m.device.type,
+                }
+                for iccid, m in sorted(by_card.items())
+            ],
+        )
+
+    def _telemetry(self, conn: Connection, fresh: list[Accepted]) -> None:
+        t = self.tables
+        latest: dict[str, TelemetryMessage] = {}
+        daily: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
+        monthly: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for item in fresh:
+            msg = item.message
+            if not isinstance(msg, TelemetryMessage) or not msg.iccid:
+                continue
+            latest[msg.iccid] = msg
+            for hour in msg.usage.hourly if msg.usage else ():
+                local = hour.hour.astimezone(self.zone)
+                for bucket in (daily[(msg.iccid, local.date())], monthly[(msg.iccid, f"{local:%Y-%m}")]):
+                    bucket[0] += hour.rx_bytes
+                    bucket[1] += hour.tx_bytes
+        if not latest:
+            return
+        c = t.cards.c
+        from_device = c.plan_source.is_(None) | (c.plan_source != "import")
+
+        def device_plan(column: Any, value: Any) -> Any:
+            return case((from_device, func.coalesce(value, column)), else_=column)
+
+        conn.execute(
+            update(t.cards)
+            .where(c.iccid == bindparam("b_iccid"), or_(c.telemetry_ts.is_(None), c.telemetry_ts <= bindparam("b_ts")))
+            .values(
+                rssi_dbm=bindparam("b_rssi"),
+                rsrp_dbm=bindparam("b_rsrp"),
+                sinr_db=bindparam("b_sinr"),
+                bars=bindparam("b_bars"),
+                registration=bindparam("b_registration"),
+                technology=bindparam("b_technology"),
+                operator=bindparam("b_operator"),
+                telemetry_ts=bindparam("b_ts"),
+                used_bytes=func.coalesce(bindparam("b_used", type_=t.cards.c.used_bytes.type), c.used_bytes),
+                used_rx_bytes=func.coalesce(bindparam("b_rx", type_=c.used_rx_bytes.type), c.used_rx_bytes),
+                used_tx_bytes=func.coalesce(bindparam("b_tx", type_=c.used_tx_bytes.type), c.used_tx_bytes),
+                usage_cycle_start=func.coalesce(
+                    bindparam("b_ucs", type_=c.usage_cycle_start.type), c.usage_cycle_start
+                ),
+                usage_cycle_end=func.coalesce(bindparam("b_uce", type_=c.usage_cycle_end.type), c.usage_cycle_end),
+                usage_ts=case(
+                    (bindparam("b_used", type_=c.used_bytes.type).is_(None), c.usage_ts), else_=bindparam("b_ts")
+                ),
+                plan_name=device_plan(c.plan_name, bindparam("b_plan", type_=c.plan_name.type)),
+                plan_total_bytes=device_plan(c.plan_total_bytes, bindparam("b_total", type_=c.plan_total_bytes.type)),
+                cycle_start=device_plan(c.cycle_start, bindparam("b_ucs", type_=c.cycle_start.type)),
+                cycle_end=device_plan(c.cycle_end, bindparam("b_uce", type_=c.cycle_end.type)),
+                expiry=device_plan(c.expiry, bindparam("b_expiry", type_=c.expiry.type)),
+                plan_source=case(
+                    (and_(from_device, bindparam("b_total", type_=c.plan_total_bytes.type).isnot(None)), "device"),
+                    else_=c.plan_source,
+                ),
+            ),
+            [_telemetry_params(iccid, m) for iccid, m in sorted(latest.items())],
+        )
+        for table, buckets, key in (
+            (t.usage_daily, daily, "day"),
+            (t.usage_monthly, monthly, "month"),
+        ):
+            if not buckets:
+                continue
+            ins = self._insert(table)
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=["iccid", key],
+                    set_={
+                        "rx_bytes": table.c.rx_bytes + ins.excluded.rx_bytes,
+                        "tx_bytes": table.c.tx_bytes + ins.excluded.tx_bytes,
+                    },
+                ),
+                [
+                    {"iccid": iccid, key: period, "rx_bytes": rx, "tx_bytes": tx}
+                    for (iccid, period), (rx, tx) in sorted(buckets.items())
+                ],
+            )
+
+    def _reports(self, conn: Connection, fresh: list[Accepted]) -> None:
+        """The last diagnosis and the last directed-probe round of each card."""
+        t = self.tables
+        c = t.cards.c
+        diagnosis: dict[str, DiagnosisMessage] = {}
+        directed: dict[str, DirectedMessage] = {}
+        for item in fresh:
+            msg = item.message
+            if isinstance(msg, DiagnosisMessage) and msg.iccid:
+                diagnosis[msg.iccid] = msg
+            elif isinstance(msg, DirectedMessage) and msg.iccid:
+                directed[msg.iccid] = msg
+        if diagnosis:
+            conn.execute(
+                update(t.cards)
+                .where(
+                    c.iccid == bindparam("b_iccid"),
+                    or_(c.diagnosis_ts.is_(None), c.diagnosis_ts <= bindparam("b_ts")),
+                )
+                .values(
+                    diagnosis_overall=bindparam("b_overall"),
+                    diagnosis_json=bindparam("b_json"),
+                    diagnosis_ts=bindparam("b_ts"),
+                ),
+                [
+                    {
+                        "b_iccid": iccid,
+                        "b_ts": _naive(m.ts),
+                        "b_overall": m.overall,
+                        "b_json": json.dumps([f.model_dump(mode="json") for f in m.findings], ensure_ascii=False),
+                    }
+                    for iccid, m in sorted(diagnosis.items())
+                ],
+            )
+        if directed:
+            conn.execute(
+                update(t.cards)
+                .where(
+                    c.iccid == bindparam("b_iccid"), or_(c.directed_ts.is_(None), c.directed_ts <= bindparam("b_ts"))
+                )
+                .values(directed_json=bindparam("b_json"), directed_ts=bindparam("b_ts")),
+                [
+                    {
+                        "b_iccid": iccid,
+                        "b_ts": _naive(m.ts),
+                        "b_json": json.dumps([r.model_dump(mode="json") for r in m.results], ensure_ascii=False),
+                    }
+                    for iccid, m in sorted(directed.items())
+                ],
+            )
+
+    def _inserts(self, conn: Connection, fresh: list[Accepted]) -> None:
+        t = self.tables
+        events = []
+        results = []
+        for item in fresh:
+            msg = item.message
+            if isinstance(msg, EventMessage):
+                events.append(
+                    {
+                        "device_id": msg.device_id,
+                        "iccid": msg.iccid,
+                        "event": msg.event.value,
+                        "previous": _clip(msg.previous),
+                        "current": _clip(msg.current),
+                        "detail_json": json.dumps(msg.detail, ensure_ascii=False) if msg.detail else None,
+                        "ts": _naive(msg.ts),
+                    }
+                )
+            elif isinstance(msg, CommandResultMessage):
+                results.append(
+                    {
+                        "device_id": msg.device_id,
+                        "iccid": msg.iccid,
+                        "request_id": msg.request_id,
+                        "command": msg.command[:32],
+                        "ok": msg.ok,
+                        "result_json": json.dumps(msg.result, ensure_ascii=False, default=str)
+                        if msg.result is not None
+                        else None,
+                        "error_code": msg.error.code[:32] if msg.error else None,
+                        "error_message": msg.error.message if msg.error else None,
+                        "ts": _naive(msg.ts),
+                    }
+                )
+        if events:
+            conn.execute(self._insert(t.events), events)
+        if results:
+            conn.execute(self._insert(t.command_results), results)
+
+    # ------------------------------------------------------------ plans
+
+    def import_plans(self, rows: Iterable[PlanRow]) -> int:
+        """Upsert imported plans by ICCID (a card not seen yet gets a record now); returns the rows written."""
+        t = self.tables
+        params = [
+            {
+                "iccid": row.iccid,
+                "plan_name": row.plan_name,
+                "plan_total_bytes": round(row.total_mb * MIB),
+                "cycle_start": row.cycle_start,
+                "cycle_end": row.cycle_end,
+                "expiry": row.expiry,
+                "card_type": row.card_type,
+                "company": row.company,
+                "plan_source": "import",
+            }
+            for row in rows
+        ]
+        if not params:
+            return 0
+        ins = self._insert(t.cards)
+        excluded = ins.excluded
+        stmt = ins.on_conflict_do_update(
+            index_elements=["iccid"],
+            set_={
+                "plan_name": excluded.plan_name,
+                "plan_total_bytes": excluded.plan_total_bytes,
+                "cycle_start": excluded.cycle_start,
+                "cycle_end": excluded.cycle_end,
+                "expiry": excluded.expiry,
+                "card_type": excluded.card_type,
+                "company": func.coalesce(excluded.company, t.cards.c.company),
+                "plan_source": excluded.plan_source,
+            },
+        )
+        with self._begin() as conn:
+            conn.execute(stmt, params)
+        return len(params)
+
+    # ------------------------------------------------------------ reads
+
+    def _filter(self, name: str, today: date, thresholds: Thresholds) -> ColumnElement[bool]:
+        c = self.tables.cards.c
+        total, used = c.plan_total_bytes, c.used_bytes
+        if name == "low":
+            return and_(
+                total > 0,
+                used.isnot(None),
+                used < total,
+                (total - used) * 100 < total * literal(thresholds.low_percent),
+            )
+        if name == "exhausted":
+            return and_(total > 0, used.isnot(None), used >= total)
+        if name == "expiring":
+            return and_(c.expiry >= today, c.expiry <= today + timedelta(days=thresholds.expiring_days))
+        if name == "expired":
+            return c.expiry < today
+        raise SettingsError(f"unknown filter {name!r}; one of {', '.join(FILTERS)}", code="bad_filter")
+
+    def list_cards(
+        self, query: CardQuery, *, today: date, thresholds: Thresholds = DEFAULT_THRESHOLDS
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(how many match, the page of them in ICCID order) joined with their current device's status."""
+        t = self.tables
+        c = t.cards.c
+        conditions: list[ColumnElement[bool]] = []
+        if query.company:
+            conditions.append(c.company == query.company)
+        if query.filter:
+            conditions.append(self._filter(query.filter, today, thresholds))
+        if query.search:
+            pattern = "%" + query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions.append(
+                or_(
+                    c.iccid.ilike(pattern, escape="\\"),
+                    c.imei.ilike(pattern, escape="\\"),
+                    c.device_id.ilike(pattern, escape="\\"),
+                    c.device_name.ilike(pattern, escape="\\"),
+                )
+            )
+        where = and_(*conditions) if conditions else true()
+        page = (
+            select(t.cards, t.devices.c.online, t.devices.c.status_ts, t.devices.c.iccid.label("device_iccid"))
+            .select_from(t.cards.outerjoin(t.devices, t.devices.c.device_id == c.device_id))
+            .where(where)
+            .order_by(c.iccid)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        count = select(func.count()).select_from(t.cards).where(where)
+        with self._begin() as conn:
+            total = int(conn.execute(count).scalar_one())
+            rows = [dict(row._mapping) for row in conn.execute(page)]
+        return total, rows
+
+    def card(self, iccid: str) -> dict[str, Any] | None:
+        """The card row with its device, bindings, alarms, recent events and command results; None if unknown."""
+        t = self.tables
+        with self._begin() as conn:
+            row = conn.execute(select(t.cards).where(t.cards.c.iccid == iccid)).first()
+            if row is None:
+                return None
+            record: dict[str, Any] = dict(row._mapping)
+            device = None
+            if record["device_id"] is not None:
+                found = conn.execute(select(t.devices).where(t.devices.c.device_id == record["device_id"])).first()
+                device = dict(found._mapping) if found is not None else None
+            record["device"] = device
+            record["bindings"] = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(t.bindings).where(t.bindings.c.iccid == iccid).order_by(t.bindings.c.since.desc())
+                )
+            ]
+            record["alarms"] = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(t.alarms)
+                    .where(or_(t.alarms.c.iccid == iccid, t.alarms.c.previous == iccid))
+                    .order_by(t.alarms.c.ts.desc(), t.alarms.c.id.desc())
+                    .limit(50)
+                )
+            ]
+            record["events"] = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(t.events).where(t.events.c.iccid == iccid).order_by(t.events.c.ts.desc()).limit(20)
+                )
+            ]
+            record["results"] = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(t.command_results)
+                    .where(t.command_results.c.iccid == iccid)
+                    .order_by(t.command_results.c.ts.desc())
+                    .limit(10)
+                )
+            ]
+        return record
+
+    def usage(self, iccid: str, granularity: str, *, today: date, periods: int) -> list[dict[str, Any]]:
+        """The last ``periods`` days or months up to ``today`` (local), zeros where nothing was reported."""
+        t = self.tables
+        if granularity == "day":
+            keys: list[Any] = [today - timedelta(days=n) for n in range(periods - 1, -1, -1)]
+            table, column = t.usage_daily, t.usage_daily.c.day
+        elif granularity == "month":
+            keys = []
+            year, month = today.year, today.month
+            for _ in range(periods):
+                keys.append(f"{year:04d}-{month:02d}")
+                year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+            keys.reverse()
+            table, column = t.usage_monthly, t.usage_monthly.c.month
+        else:
+            raise SettingsError(f"granularity {granularity!r}: day or month", code="bad_granularity")
+        with self._begin() as conn:
+            found = {
+                row[0]: (int(row[1]), int(row[2]))
+                for row in conn.execute(
+                    select(column, table.c.rx_bytes, table.c.tx_bytes).where(
+                        table.c.iccid == iccid, column >= keys[0], column <= keys[-1]
+                    )
+                )
+            }
+        points = []
+        for key in keys:
+            rx, tx = found.get(key, (0, 0))
+            points.append(
+                {
+                    "period": key.isoformat() if isinstance(key, date) else key,
+                    "rx_bytes": rx,
+                    "tx_bytes": tx,
+                    "total_bytes": rx + tx,
+                }
+            )
+        return points
+
+    def has_card(self, iccid: str) -> bool:
+        t = self.tables
+        with self._begin() as conn:
+            return conn.execute(select(t.cards.c.iccid).where(t.cards.c.iccid == iccid)).first() is not None
+
+    def device(self, device_id: str) -> dict[str, Any] | None:
+        t = self.tables
+        with self._begin() as conn:
+            row = conn.execute(select(t.devices).where(t.devices.c.device_id == device_id)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def counters(self) -> dict[str, int]:
+        t = self.tables
+        with self._begin() as conn:
+            return {row[0]: int(row[1]) for row in conn.execute(select(t.counters.c.name, t.counters.c.value))}
+
+    def rejects(self, limit: int = 20) -> list[dict[str, Any]]:
+        t = self.tables
+        with self._begin() as conn:
+            return [
+                dict(r._mapping) for r in conn.execute(select(t.rejects).order_by(t.rejects.c.id.desc()).limit(limit))
+            ]
+
+    def count(self, table: str) -> int:
+        with self._begin() as conn:
+            return int(conn.execute(select(func.count()).select_from(self.tables.__dict__[table])).scalar_one())
+
+    def plans_to_push(self, iccids: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Cards with a plan and a device to send it to (``plans push``)."""
+        t = self.tables
+        c = t.cards.c
+        query = select(
+            c.iccid, c.device_id, c.plan_name, c.plan_total_bytes, c.cycle_start, c.cycle_end, c.expiry
+        ).where(c.plan_total_bytes.isnot(None), c.device_id.isnot(None), c.unbound_at.is_(None))
+        if iccids:
+            query = query.where(c.iccid.in_(list(iccids)))
+        with self._begin() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(c.iccid))]
+
+
+def _telemetry_params(iccid: str, m: TelemetryMessage) -> dict[str, Any]:
+    sig = m.signal
+    usage = m.usage
+    plan = usage.plan if usage else None
+    return {
+        "b_iccid": iccid,
+        "b_ts": _naive(m.ts),
+        "b_rssi": sig.rssi_dbm.avg if sig.rssi_dbm else None,
+        "b_rsrp": sig.rsrp_dbm.avg if sig.rsrp_dbm else None,
+        "b_sinr": sig.sinr_db.avg if sig.sinr_db else None,
+        "b_bars": sig.bars.avg if sig.bars else None,
+        "b_registration": m.registration,
+        "b_technology": m.technology,
+        "b_operator": m.operator,
+        "b_used": usage.cycle_total_bytes if usage else None,
+        "b_rx": usage.cycle_rx_bytes if usage else None,
+        "b_tx": usage.cycle_tx_bytes if usage else None,
+        "b_ucs": usage.cycle_start if usage else None,
+        "b_uce": usage.cycle_end if usage else None,
+        "b_plan": plan.name if plan else None,
+        "b_total": round(plan.total_mb * MIB) if plan and plan.total_mb is not None else None,
+        "b_expiry": plan.expiry if plan else None,
+    }
+
+
+def _later(stored: Any, new: Any) -> Any:
+    return case((stored.is_(None), new), (new > stored, new), else_=stored)
+
+
+def _earlier(stored: Any, new: Any) -> Any:
+    return case((stored.is_(None), new), (new < stored, new), else_=stored)
+
+
+def _clip(value: str | None, size: int = 128) -> str | None:
+    return None if value is None else value[:size]
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+
+
+def _sqlite_pragmas(engine: Engine, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a batch is acknowledged to the broker only after its commit, so the commit must survive power loss
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+__all__ += ["SCHEMA_VERSION", "aware"]

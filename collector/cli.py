@@ -1,0 +1,444 @@
+"""``iotcard-collector``: ingest, card views, the HTTP API and commands to devices.
+
+Exit codes (stable, for scripts):
+  0  done, and all is well
+  1  done, and something is wrong (a command answered not ok, bad rows in a plan file, no such card)
+  2  bad usage: an unknown option, a bad URL, a bad plan file header
+  3  the database or the MQTT broker cannot be used
+  4  the device did not answer: offline (the command waits at the broker) or no result in time
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from agent.contract import DEFAULT_TOPIC_PREFIX
+
+from ._commands import CLI_COMMANDS, build_command, push_plans, send_command
+from ._errors import (
+    BrokerError,
+    CollectorError,
+    DeviceNotAnswering,
+    NotFound,
+    PlanImportError,
+    SettingsError,
+    StoreError,
+)
+from ._http import ApiServer
+from ._mqtt import BrokerSettings, parse_broker_url
+from ._plans import parse_plans
+from ._service import Collector
+from ._store import FILTERS, CardQuery, Store, Thresholds
+from ._views import CardList, UsageSeries, card_detail, card_summary, render_card, render_cards
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_NO_ANSWER = 0, 1, 2, 3, 4
+DEFAULT_DB = "sqlite:///iotcard-collector.sqlite3"
+DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
+
+log = logging.getLogger("iotcard-collector")
+
+_EPILOG = """\
+exit codes: 0 all well, 1 something is wrong (command not ok, bad CSV rows, no such card), 2 bad usage,
+3 database or broker unavailable, 4 the device did not answer (offline or timeout). Every command takes --json.
+
+examples:
+  iotcard-collector run --broker mqtt://127.0.0.1:1883 --db sqlite:///cards.sqlite3
+  iotcard-collector plans import plans.csv
+  iotcard-collector cards --filter low --company ACME
+  iotcard-collector card 89860012345678901234
+  iotcard-collector serve --port 8080
+  iotcard-collector send 861234567890123 probe ecloud.haiwell.com:443
+"""
+
+
+class _Out:
+    def __init__(self, out: TextIO, err: TextIO, as_json: bool) -> None:
+        self.out, self.err, self.json = out, err, as_json
+
+    def doc(self, document: Any) -> None:
+        self.out.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+
+    def text(self, text: str) -> None:
+        self.out.write(text if text.endswith("\n") else text + "\n")
+
+    def fail(self, code: str, message: str, hint: str | None, status: int) -> int:
+        if self.json:
+            self.doc({"error": {"code": code, "message": message, "hint": hint}})
+        else:
+            self.err.write(f"iotcard-collector: error: {message}\n")
+            if hint:
+                self.err.write(f"  → {hint}\n")
+        return status
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("IOTCARD_COLLECTOR_DB", DEFAULT_DB),
+        help="sqlite:///PATH or postgresql://USER@HOST/DB (default: $IOTCARD_COLLECTOR_DB or %(default)s)",
+    )
+    parser.add_argument("--timezone", default="Asia/Shanghai", help="days and months (default %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+
+
+def _broker_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker",
+        default=os.environ.get("IOTCARD_COLLECTOR_BROKER", DEFAULT_BROKER),
+        help="mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (default: $IOTCARD_COLLECTOR_BROKER or %(default)s)",
+    )
+    parser.add_argument("--ca-file", type=Path, help="CA bundle for mqtts:// (default: the system's CAs)")
+    parser.add_argument("--username")
+    parser.add_argument("--password-file", type=Path, help="file holding the password on its first line")
+    parser.add_argument("--prefix", default=DEFAULT_TOPIC_PREFIX, help="topic prefix (default %(default)s)")
+
+
+def _threshold_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--low-percent", type=float, default=10.0, help="low: less left than this (default 10)")
+    parser.add_argument("--expiring-days", type=int, default=7, help="expiring: within this many days (default 7)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iotcard-collector",
+        description="The reference cloud collector: device reports over MQTT into card records, with the app's "
+        "views, filters and commands.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug log on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="subscribe and write card records (until stopped)")
+    _db_option(run)
+    _broker_options(run)
+    run.add_argument("--group", default="iotcard-collector", help="shared subscription group (default %(default)s)")
+    run.add_argument("--client-id", help="stable per instance, so the broker keeps its session (default: host+group)")
+    run.add_argument("--batch-size", type=int, default=500, help="messages per transaction (default %(default)s)")
+    run.set_defaults(handler=_run)
+
+    cards = sub.add_parser("cards", help="list cards: --company, --filter low|exhausted|expiring|expired, --search")
+    _db_option(cards)
+    cards.add_argument("--company", help="only this company's (enterprise's) cards")
+    cards.add_argument("--filter", choices=FILTERS, help="the app's quick filters")
+    cards.add_argument("--search", help="part of an ICCID, IMEI, device id or device name")
+    cards.add_argument("--limit", type=int, default=100)
+    cards.add_argument("--offset", type=int, default=0)
+    _threshold_options(cards)
+    cards.set_defaults(handler=_cards)
+
+    card = sub.add_parser("card", help="one card: device, SIM, plan, 30 days and 12 months of usage, diagnosis")
+    _db_option(card)
+    card.add_argument("iccid")
+    _threshold_options(card)
+    card.set_defaults(handler=_card)
+
+    serve = sub.add_parser("serve", help="the read-only HTTP JSON API (/cards, /cards/{iccid}, /openapi.json)")
+    _db_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="(default %(default)s)")
+    _threshold_options(serve)
+    serve.set_defaults(handler=_serve)
+
+    send = sub.add_parser("send", help="send a command to a device and wait for its result")
+    send.add_argument("device", help="the device id (topic level)")
+    send.add_argument("name", choices=sorted(CLI_COMMANDS), metavar="COMMAND", help=", ".join(CLI_COMMANDS))
+    send.add_argument("targets", nargs="*", metavar="TARGET", help="probe: host or host:port, up to 16")
+    send.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the result (default 30)")
+    send.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    _broker_options(send)
+    send.set_defaults(handler=_send)
+
+    plans = sub.add_parser("plans", help="import plans from CSV; push them to the devices")
+    plan_sub = plans.add_subparsers(dest="plans_command", metavar="ACTION")
+    importing = plan_sub.add_parser("import", help="import FILE.csv (iccid, plan_name, total_mb, cycle dates...)")
+    _db_option(importing)
+    importing.add_argument("file", type=Path)
+    importing.set_defaults(handler=_plans_import)
+    push = plan_sub.add_parser("push", help="send each card's plan to its device (set_plan) and wait")
+    _db_option(push)
+    _broker_options(push)
+    push.add_argument("--iccid", action="append", default=[], help="only this card (repeatable)")
+    push.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for results (default 15)")
+    push.set_defaults(handler=_plans_push)
+
+    stats = sub.add_parser("stats", help="messages accepted, duplicates, invalid; the last invalid ones")
+    _db_option(stats)
+    stats.set_defaults(handler=_stats)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    _db_option(migrate)
+    migrate.set_defaults(handler=_migrate)
+    return parser
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _store(args: argparse.Namespace, *, writer: bool = False) -> Store:
+    return Store(args.db, timezone=args.timezone, writer=writer)
+
+
+def _broker(args: argparse.Namespace) -> BrokerSettings:
+    return parse_broker_url(args.broker, ca_file=args.ca_file, username=args.username, password_file=args.password_file)
+
+
+def _thresholds(args: argparse.Namespace) -> Thresholds:
+    return Thresholds(low_percent=args.low_percent, expiring_days=args.expiring_days)
+
+
+def _run(args: argparse.Namespace, out: _Out) -> int:
+    broker = _broker(args)
+    client_id = args.client_id or f"iotcard-collector-{socket.gethostname()}-{args.group}"[:64]
+    with _store(args, writer=True) as store:
+        collector = Collector(
+            store, broker, client_id=client_id, group=args.group, prefix=args.prefix, batch_size=args.batch_size
+        )
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        collector.start()
+        log.warning("collecting from %s:%d into %s as %s", broker.host, broker.port, store.backend, client_id)
+        while not stop.wait(10.0) and collector.running:
+            log.info("so far: %s", collector.stats.as_dict())
+        collector.stop()
+        stats = collector.stats.as_dict()
+    if out.json:
+        out.doc({"stats": stats, "error": collector.failure.message if collector.failure else None})
+    else:
+        out.text(
+            f"accepted {stats['accepted']}, duplicates {stats['duplicates']}, invalid {stats['invalid']} "
+            f"in {stats['batches']} batches"
+        )
+    if collector.failure is not None:
+        return out.fail(collector.failure.code, collector.failure.message, collector.failure.hint, EXIT_UNAVAILABLE)
+    return EXIT_OK
+
+
+def _cards(args: argparse.Namespace, out: _Out) -> int:
+    if not 1 <= args.limit <= 100_000 or args.offset < 0:
+        raise SettingsError("--limit must be 1-100000 and --offset at least 0", code="bad_option")
+    thresholds = _thresholds(args)
+    with _store(args) as store:
+        today = store.today()
+        query = CardQuery(args.company, args.filter, args.search, args.limit, args.offset)
+        total, rows = store.list_cards(query, today=today, thresholds=thresholds)
+    listing = CardList(
+        total=total,
+        limit=args.limit,
+        offset=args.offset,
+        cards=[card_summary(row, today, thresholds) for row in rows],
+    )
+    if out.json:
+        out.doc(listing.model_dump(mode="json"))
+    else:
+        out.text(render_cards(listing))
+    return EXIT_OK
+
+
+def _card(args: argparse.Namespace, out: _Out) -> int:
+    iccid = args.iccid.strip().upper()
+    thresholds = _thresholds(args)
+    with _store(args) as store:
+        today = store.today()
+        record = store.card(iccid)
+        if record is None:
+            raise NotFound(f"no card {iccid}", hint="find it with: iotcard-collector cards --search PART")
+        days = UsageSeries.model_validate(
+            {"iccid": iccid, "granularity": "day", "points": store.usage(iccid, "day", today=today, periods=30)}
+        )
+        months = UsageSeries.model_validate(
+            {"iccid": iccid, "granularity": "month", "points": store.usage(iccid, "month", today=today, periods=12)}
+        )
+    detail = card_detail(record, today, thresholds)
+    if out.json:
+        out.doc(
+            {
+                **detail.model_dump(mode="json"),
+                "usage_days": [p.model_dump() for p in days.points],
+                "usage_months": [p.model_dump() for p in months.points],
+            }
+        )
+    else:
+        out.text(render_card(detail, days, months))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, out: _Out) -> int:
+    with _store(args) as store:
+        try:
+            server = ApiServer(store, args.host, args.port, thresholds=_thresholds(args))
+        except OSError as exc:
+            raise SettingsError(
+                f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", code="listen_failed"
+            ) from None
+        address = f"http://{args.host}:{server.port}"
+        if out.json:
+            out.doc({"listening": address, "openapi": f"{address}/openapi.json"})
+        else:
+            out.text(f"serving the card API on {address} (OpenAPI: {address}/openapi.json); Ctrl-C stops")
+        out.out.flush()
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.httpd.shutdown).start())
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.httpd.server_close()
+    return EXIT_OK
+
+
+def _send(args: argparse.Namespace, out: _Out) -> int:
+    command = build_command(args.name, args.targets)
+    result = send_command(_broker(args), args.device, command, prefix=args.prefix, timeout=args.timeout)
+    doc = result.model_dump(mode="json")
+    if out.json:
+        out.doc(doc)
+    elif result.ok:
+        shown = json.dumps(result.result, ensure_ascii=False, default=str) if result.result else "done"
+        out.text(f"{args.device} {command.command}: ok {shown}")
+    if not result.ok:
+        error = result.error
+        message = (
+            f"{args.device} answered {command.command} with {error.code}: {error.message}"
+            if error
+            else (f"{args.device} answered {command.command}: not ok")
+        )
+        if out.json:
+            return EXIT_FAIL
+        return out.fail(error.code if error else "not_ok", message, None, EXIT_FAIL)
+    return EXIT_OK
+
+
+def _plans_import(args: argparse.Namespace, out: _Out) -> int:
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise PlanImportError(f"cannot read {args.file}: {exc.strerror or exc}", code="unreadable") from None
+    except UnicodeDecodeError:
+        raise PlanImportError(f"{args.file} is not UTF-8 text", hint="save the sheet as CSV UTF-8") from None
+    rows, problems = parse_plans(text, str(args.file))
+    with _store(args) as store:
+        imported = store.import_plans(rows)
+    if out.json:
+        out.doc({"imported": imported, "rejected": [{"line": p.line, "problem": p.message} for p in problems]})
+    else:
+        out.text(f"imported {imported} plan(s) from {args.file}")
+        for problem in problems:
+            out.err.write(f"  line {problem.line}: {problem.message}\n")
+    if problems:
+        if out.json:
+            return EXIT_FAIL
+        return out.fail(
+            "bad_rows", f"{len(problems)} row(s) of {args.file} were not imported", "fix them and import again", 1
+        )
+    return EXIT_OK
+
+
+def _plans_push(args: argparse.Namespace, out: _Out) -> int:
+    with _store(args) as store:
+        plans = store.plans_to_push(args.iccid)
+    if not plans:
+        return out.fail(
+            "nothing_to_push",
+            "no card has both a plan and a device to send it to",
+            "import plans first (plans import FILE.csv) and let the devices report",
+            EXIT_FAIL,
+        )
+    outcomes = push_plans(_broker(args), plans, prefix=args.prefix, timeout=args.timeout)
+    if out.json:
+        out.doc(
+            {
+                "outcomes": [
+                    {"iccid": o.iccid, "device_id": o.device_id, "state": o.state, "message": o.message}
+                    for o in outcomes
+                ]
+            }
+        )
+    else:
+        for o in outcomes:
+            out.text(f"{o.iccid} → {o.device_id}: {o.state}" + (f" ({o.message})" if o.message else ""))
+    return EXIT_OK if all(o.state == "ok" for o in outcomes) else EXIT_FAIL
+
+
+def _stats(args: argparse.Namespace, out: _Out) -> int:
+    with _store(args) as store:
+        counters = store.counters()
+        rejects = store.rejects()
+        cards, devices = store.count("cards"), store.count("devices")
+    if out.json:
+        out.doc({"counters": counters, "cards": cards, "devices": devices, "rejects": rejects})
+        return EXIT_OK
+    out.text(
+        f"cards {cards}, devices {devices}; messages accepted {counters.get('accepted', 0)}, "
+        f"duplicates {counters.get('duplicates', 0)}, invalid {counters.get('invalid', 0)}"
+    )
+    for reject in rejects:
+        out.text(f"  {reject['received_at']:%Y-%m-%d %H:%M:%S} {reject['topic']}: {reject['reason']}")
+    return EXIT_OK
+
+
+def _migrate(args: argparse.Namespace, out: _Out) -> int:
+    with Store(args.db, timezone=args.timezone, migrate_schema=False, writer=True) as store:
+        applied = store.migrate()
+        version = store.schema_version()
+    if out.json:
+        out.doc({"applied": applied, "schema_version": version})
+    else:
+        out.text(f"schema version {version}" + (f" (applied {applied})" if applied else " (up to date)"))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run one ``iotcard-collector`` command; errors become one sentence, a hint and a stable exit code."""
+    out_stream, err_stream = stdout or sys.stdout, stderr or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        stream=err_stream,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    out = _Out(out_stream, err_stream, bool(getattr(args, "json", False)))
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(out_stream)
+        return EXIT_USAGE
+    try:
+        status: int = handler(args, out)
+        return status
+    except (SettingsError, PlanImportError) as exc:
+        log.debug("usage", exc_info=True)
+        return out.fail(exc.code, exc.message, exc.hint, EXIT_USAGE)
+    except (StoreError, BrokerError) as exc:
+        log.debug("unavailable", exc_info=True)
+        return out.fail(exc.code, exc.message, exc.hint, EXIT_UNAVAILABLE)
+    except DeviceNotAnswering as exc:
+        return out.fail(exc.code, exc.message, exc.hint, EXIT_NO_ANSWER)
+    except NotFound as exc:
+        return out.fail(exc.code, exc.message, exc.hint, EXIT_FAIL)
+    except CollectorError as exc:
+        log.debug("error", exc_info=True)
+        return out.fail(exc.code, exc.message, exc.hint, EXIT_FAIL)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

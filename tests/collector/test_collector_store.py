@@ -1,0 +1,176 @@
+"""The data layer on SQLite and PostgreSQL: migrations, idempotency, bindings and alarms, filters, usage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from collector_support import NOW
+from sqlalchemy import text
+
+from collector import FILTERS, CardQuery, Store, StoreError, Thresholds, card_flags, decode
+from collector._ingest import Accepted
+from collector._store import MIB
+from simulators.fleet import Fleet, Message
+
+
+def accepted(messages: list[Message]) -> list[Accepted]:
+    out = []
+    for message in messages:
+        decoded = decode(message.topic, message.payload, "iotcard/v1")
+        assert isinstance(decoded, Accepted), decoded
+        out.append(decoded)
+    return out
+
+
+def test_migrations_are_versioned_and_refuse_a_newer_schema(db_url: str) -> None:
+    with Store(db_url, writer=True) as store:
+        assert store.schema_version() == 1
+        assert store.migrate() == []  # already there: nothing applied twice
+        with store.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'x', '2030-01-01')")
+            )
+    with pytest.raises(StoreError) as caught:
+        Store(db_url)
+    assert caught.value.code == "schema_too_new" and "99" in caught.value.message
+
+
+def test_a_batch_counts_once_however_often_it_arrives(db_url: str) -> None:
+    fleet = Fleet.build(5, today=NOW.date())
+    messages = [*fleet.hello(NOW), *fleet.rounds(NOW, 2)]
+    batch = accepted(messages)
+    with Store(db_url, writer=True) as store:
+        first = store.apply(batch[:7])
+        again = store.apply(batch)  # redelivered, overlapping: the first 7 are duplicates
+        third = store.apply(batch + batch[:3])  # everything again, duplicated inside the batch too
+        assert (first.accepted, first.duplicates) == (7, 0)
+        assert (again.accepted, again.duplicates) == (len(batch) - 7, 7)
+        assert (third.accepted, third.duplicates) == (0, len(batch) + 3)
+        assert store.count("received") == len(messages)
+        device = fleet.devices[0]
+        record = store.card(device.iccid)
+        assert record is not None
+        assert record["used_bytes"] == device.used_bytes  # cycle totals of the last telemetry
+        days = store.usage(device.iccid, "day", today=store.today(), periods=3)
+        assert sum(p["total_bytes"] for p in days) == 2 * 4096  # two rounds of hourly deltas, once each
+        assert store.counters() == {"accepted": len(messages), "duplicates": len(batch) + 10}
+
+
+def test_an_older_message_arriving_late_does_not_overwrite_a_newer_one(db_url: str) -> None:
+    fleet = Fleet.build(1, today=NOW.date())
+    device = fleet.devices[0]
+    early = device.telemetry(NOW - timedelta(hours=8), add_bytes=1000)
+    late = device.telemetry(NOW, add_bytes=1000)
+    with Store(db_url, writer=True) as store:
+        store.apply(accepted([late]))
+        store.apply(accepted([early]))
+        record = store.card(device.iccid)
+        assert record is not None
+        assert record["used_bytes"] == device.used_bytes  # the newer total stands
+        months = store.usage(device.iccid, "month", today=store.today(), periods=2)
+        assert sum(p["total_bytes"] for p in months) == 2000  # but both hours' deltas count
+
+
+def test_a_card_swap_raises_the_binding_alarms(db_url: str) -> None:
+    fleet = Fleet.build(3, today=NOW.date())
+    a, b, _ = fleet.devices
+    card_a, card_b = a.iccid, b.iccid
+    with Store(db_url, writer=True) as store:
+        store.apply(accepted([*fleet.hello(NOW - timedelta(hours=1))]))
+        with store.engine.begin() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM alarms")).scalar() == 0
+        result = store.apply(accepted(fleet.swap(a, b, NOW)))
+        kinds = sorted((alarm["kind"], alarm["iccid"], alarm["device_id"]) for alarm in result.alarms)
+        assert kinds == sorted(
+            [
+                ("card_moved", card_a, b.device_id),
+                ("card_moved", card_b, a.device_id),
+                ("card_swapped", card_a, b.device_id),
+                ("card_swapped", card_b, a.device_id),
+            ]
+        )
+        record = store.card(card_a)
+        assert record is not None
+        assert (record["device_id"], record["imei"]) == (b.device_id, b.imei)
+        assert [(x["device_id"], x["until"] is None) for x in record["bindings"]] == [
+            (b.device_id, True),
+            (a.device_id, False),
+        ]
+        moved = next(x for x in record["alarms"] if x["kind"] == "card_moved" and x["iccid"] == card_a)
+        assert (moved["previous_device_id"], moved["previous"], moved["current"]) == (a.device_id, a.imei, b.imei)
+        # Swapping back is another move; a repeated identity is not.
+        assert store.apply(accepted(fleet.swap(a, b, NOW + timedelta(minutes=1)))).alarms != []
+        assert store.apply(accepted([a.identity(NOW + timedelta(minutes=2))])).alarms == []
+
+
+def test_filters_return_exactly_the_expected_cards(db_url: str) -> None:
+    fleet = Fleet.build(60, today=NOW.date())
+    with Store(db_url, writer=True) as store:
+        store.apply(accepted([*fleet.hello(NOW), *fleet.rounds(NOW, 1)]))
+        today = NOW.date()
+        for name in FILTERS:
+            total, rows = store.list_cards(CardQuery(filter=name, limit=1000), today=today)
+            assert {row["iccid"] for row in rows} == fleet.expected(name), name
+            assert total == len(fleet.expected(name)) == 3
+        total, rows = store.list_cards(CardQuery(company="Globex", filter="low"), today=today)
+        assert {row["iccid"] for row in rows} == fleet.expected("low", "Globex") and total >= 1
+        total, rows = store.list_cards(CardQuery(company="ACME"), today=today)
+        assert total == sum(1 for d in fleet.devices if d.company == "ACME")
+        device = fleet.devices[17]
+        for needle in (device.iccid[-6:], device.imei[-5:], device.device_id, device.name.lower()):
+            total, rows = store.list_cards(CardQuery(search=needle), today=today)
+            assert device.iccid in {row["iccid"] for row in rows}, needle
+        total, rows = store.list_cards(CardQuery(search="50%_"), today=today)
+        assert total == 0  # LIKE wildcards in the search text are taken literally
+        total, rows = store.list_cards(CardQuery(limit=7, offset=7), today=today)
+        assert total == 60 and len(rows) == 7
+        # The flags shown on a card agree with the SQL filters, card by card.
+        _, rows = store.list_cards(CardQuery(limit=1000), today=today)
+        for threshold in (Thresholds(), Thresholds(low_percent=75.0, expiring_days=250)):
+            members = {
+                name: {r["iccid"] for r in store.list_cards(CardQuery(filter=name, limit=1000), today=today,
+                                                            thresholds=threshold)[1]}
+                for name in FILTERS
+            }  # fmt: skip
+            for row in rows:
+                flags = card_flags(row["plan_total_bytes"], row["used_bytes"], row["expiry"], today, threshold)
+                assert set(flags) == {name for name in FILTERS if row["iccid"] in members[name]}
+
+
+def test_imported_plans_win_over_what_the_device_says(db_url: str) -> None:
+    fleet = Fleet.build(2, today=NOW.date())
+    device = fleet.devices[1]
+    from collector import parse_plans
+
+    rows, problems = parse_plans(f"iccid,plan_name,total_mb\n{device.iccid},Imported 5GB,5120\n")
+    assert problems == []
+    with Store(db_url, writer=True) as store:
+        store.apply(accepted([*fleet.hello(NOW), *fleet.rounds(NOW, 1)]))
+        record = store.card(device.iccid)
+        assert record is not None and record["plan_source"] == "device"
+        assert record["plan_total_bytes"] == round(device.total_mb * MIB)
+        assert store.import_plans(rows) == 1
+        store.apply(accepted([device.telemetry(NOW + timedelta(hours=1))]))
+        record = store.card(device.iccid)
+        assert record is not None
+        assert (record["plan_source"], record["plan_name"], record["plan_total_bytes"]) == (
+            "import",
+            "Imported 5GB",
+            5120 * MIB,
+        )
+
+
+def test_decode_refuses_what_the_contract_refuses() -> None:
+    fleet = Fleet.build(1, today=NOW.date())
+    good = fleet.devices[0].telemetry(NOW)
+    assert isinstance(decode(good.topic, good.payload, "iotcard/v1"), Accepted)
+    wrong_device = decode("iotcard/v1/other/telemetry", good.payload, "iotcard/v1")
+    assert wrong_device is not None and not isinstance(wrong_device, Accepted)
+    assert "differs from the topic" in wrong_device.reason and wrong_device.device_id == "other"
+    bad = decode(good.topic, good.payload.replace(b'"seq":1,', b'"seq":-1,'), "iotcard/v1")
+    assert bad is not None and not isinstance(bad, Accepted) and bad.reason.startswith("seq: ")
+    assert decode("iotcard/v1/x/cmd/ping", b"{}", "iotcard/v1") is None  # the cloud's own commands
+    assert decode("iotcard/v1/x/status", b"", "iotcard/v1") is None  # a cleared retained message
+    unknown = decode("iotcard/v1/x/weather", b'{"a": 1}', "iotcard/v1")
+    assert unknown is not None and not isinstance(unknown, Accepted) and "unknown topic" in unknown.reason
