@@ -4,7 +4,8 @@
 2. the modem simulator on a pseudo-terminal (a Quectel EC25 with a China Mobile IoT card),
 3. `iotcard info` on the port, then the agent daemon (`iotcard run`) owning it,
 4. the reports arriving at the broker (`mosquitto_sub`), a cloud command round trip (`ping`),
-5. `iotcard status` and `iotcard diag` through the agent's control socket, and a clean stop (SIGTERM).
+5. `iotcard status` and `iotcard diag` through the agent's control socket,
+6. the reference collector turning the reports into the card's record, and a clean stop (SIGTERM).
 
 Nothing leaves 127.0.0.1.
 """
@@ -51,6 +52,23 @@ def iotcard(*args: str, socket_path: Path | None = None, check: bool = False) ->
     if check and status != 0:
         raise SystemExit(f"iotcard {args[0]} exited {status}")
     return status
+
+
+def collector_cli(*args: str) -> int:
+    print(f"$ iotcard-collector {' '.join(args)}", flush=True)
+    return subprocess.call([sys.executable, "-m", "collector.cli", *args])
+
+
+def _iccid(db: str) -> str | None:
+    done = subprocess.run(
+        [sys.executable, "-m", "collector.cli", "cards", "--db", db, "--json"], capture_output=True, text=True
+    )
+    try:
+        doc = json.loads(done.stdout)
+    except ValueError:
+        return None
+    cards = doc.get("cards", doc) if isinstance(doc, dict) else doc
+    return str(cards[0]["iccid"]) if cards else None
 
 
 def start_broker(work: Path, port: int) -> subprocess.Popen[bytes]:
@@ -149,6 +167,16 @@ def main(argv: list[str] | None = None) -> int:
         say("what the module and the SIM say, read directly from the port")
         iotcard("--direct", "info", "--port", str(link))
 
+        db = f"sqlite:///{work / 'cards.sqlite3'}"
+        say("the cloud side: iotcard-collector run (card records keyed by ICCID)")
+        collector = subprocess.Popen(
+            [sys.executable, "-m", "collector.cli", "run", "--broker", f"mqtt://127.0.0.1:{port}", "--db", db],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        procs.append(collector)
+        time.sleep(1.5)
+
         config = work / "agent.toml"
         config.write_text(
             f'[device]\nid = "{DEVICE}"\nname = "Demo HMI"\ncompany = "Acme Automation"\n'
@@ -182,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         iotcard("status", socket_path=socket_path)
         say("card diagnosis (卡诊断), run by the agent that owns the port")
         iotcard("diag", socket_path=socket_path)
+        say("the card record the collector built from the reports")
+        collector_cli("cards", "--db", db)
+        iccid = _iccid(db)
+        if iccid:
+            collector_cli("card", iccid, "--db", db)
         say("stopping the agent (SIGTERM)")
         started = time.monotonic()
         agent.send_signal(signal.SIGTERM)
