@@ -69,6 +69,8 @@ log = logging.getLogger("iotcard.daemon")
 # An unchanged diagnosis or directed result is published again after a day, so the cloud sees it still holds;
 # the traffic budget (docs/benchmarks.md) counts one of each a day.
 _REPEAT_UNCHANGED = 86400.0
+# How long the MQTT link waits for the first modem read before connecting without the card's identity.
+_FIRST_READ_WAIT = 30.0
 
 
 def agent_version() -> str:
@@ -365,8 +367,14 @@ class Agent:
         )
         window = SampleWindow(datetime.now(UTC))
         waiting: list[_Post] = []
-        # Without a configured id the device id is the IMEI: wait for the first snapshot.
-        while device.id is None and reporter.snapshot is None and not self._stop.is_set():
+        # Without a configured id the device id is the IMEI: wait for the first snapshot. With one, wait a little
+        # anyway, so the first status and the Last Will already carry the ICCID and IMEI the cloud keys cards by.
+        first_read_by = time.monotonic() + _FIRST_READ_WAIT
+        while (
+            reporter.snapshot is None
+            and (device.id is None or time.monotonic() < first_read_by)
+            and not self._stop.is_set()
+        ):
             with contextlib.suppress(queue.Empty):
                 item = self._posts.get(timeout=0.5)
                 if item.snapshot is not None:

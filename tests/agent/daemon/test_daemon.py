@@ -187,6 +187,7 @@ def test_daemon_end_to_end(running: Running) -> None:
     wait_for(lambda: running.cloud.seen("/telemetry"), 30, "the first telemetry")
     status = running.cloud.seen("/status")[0]
     assert status["state"] == "online" and status["device_id"] == DEVICE
+    assert status["iccid"] == truth.sim.iccid  # the link waited for the first modem read
     identity = running.cloud.seen("/identity")[0]
     assert identity["iccid"] == truth.sim.iccid and identity["imei"] == truth.imei
     wait_for(lambda: running.cloud.seen("/diagnosis"), 30, "the first diagnosis")
