@@ -14,7 +14,7 @@ help:
 	@echo "make test       create .venv, install iotcard with test extras and system packages, run the tests"
 	@echo "make demo       start the modem simulator and run 'iotcard info' against it"
 	@echo "make lint       ruff"
-	@echo "make typecheck  mypy (strict on drivers/)"
+	@echo "make typecheck  mypy (strict on drivers/, checked on agent/ and collector/)"
 	@echo "make bench      run the benchmarks under bench/ (results go in docs/benchmarks.md)"
 
 $(STAMP): pyproject.toml
@@ -40,10 +40,11 @@ demo: $(STAMP) deb-deps
 	$(BIN)/python -m simulators.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check agent drivers simulators tests bench
+	$(BIN)/ruff check agent drivers collector simulators tests bench
+	$(BIN)/ruff format --check agent drivers collector simulators tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy drivers
+	$(BIN)/mypy drivers agent collector
 
 bench: $(STAMP) deb-deps
 	$(BIN)/python bench/bench_info.py

@@ -44,9 +44,10 @@ def main() -> int:
             times: list[float] = []
             verdict = ""
             for _ in range(args.runs):
-                with tempfile.TemporaryDirectory() as state, ModemSimulator(
-                    profile="quectel_ec25", answer_delay=args.delay_ms / 1000
-                ) as sim:
+                with (
+                    tempfile.TemporaryDirectory() as state,
+                    ModemSimulator(profile="quectel_ec25", answer_delay=args.delay_ms / 1000) as sim,
+                ):
                     argv = ["diag", "--port", sim.path, "--state-dir", state, *common]
                     started = time.perf_counter()
                     if mode == "CLI":

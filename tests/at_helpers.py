@@ -12,7 +12,7 @@ from drivers.at import NEED_DATA, AtEngine, Command, FinalError, FinalOk, InfoLi
 CHUNKINGS = ("whole", "bytewise", "random", "urc_inside")
 
 # A URC no command answers with; injected after the first line of a reply.
-INJECTED_URC = b"\r\n+CMTI: \"SM\",3\r\n"
+INJECTED_URC = b'\r\n+CMTI: "SM",3\r\n'
 
 
 @dataclass

@@ -85,8 +85,18 @@ class Network:
 
 CHINA_MOBILE = Network(mcc="460", mnc="00", long_name="CHINA MOBILE", short_name="CMCC")
 # A China Mobile card roaming on China Mobile Hong Kong's network.
-CMHK = Network(mcc="454", mnc="12", long_name="CMHK", short_name="CMHK", tac=0x2B3C, cell_id=0x51A2C03, pci=301,
-               earfcn=1825, ip_address="10.201.7.9", gateway="10.201.7.1")
+CMHK = Network(
+    mcc="454",
+    mnc="12",
+    long_name="CMHK",
+    short_name="CMHK",
+    tac=0x2B3C,
+    cell_id=0x51A2C03,
+    pci=301,
+    earfcn=1825,
+    ip_address="10.201.7.9",
+    gateway="10.201.7.1",
+)
 
 DEFAULT_SIM = SimCard(iccid="89860424102287654321", imsi="460040123456789")
 # China Mobile IoT cards exist with a hexadecimal letter in the account part of the ICCID.

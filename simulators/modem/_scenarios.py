@@ -73,12 +73,12 @@ _ALL = (
     ),
     Scenario(
         "pin_locked",
-        "+CPIN: SIM PIN; +CIMI gives +CME ERROR: 11; ICCID reads still work; AT+CPIN=\"1234\" unlocks and registers",
+        '+CPIN: SIM PIN; +CIMI gives +CME ERROR: 11; ICCID reads still work; AT+CPIN="1234" unlocks and registers',
         sim_status=SimStatus.PIN,
     ),
     Scenario(
         "puk_locked",
-        "+CPIN: SIM PUK; +CIMI gives +CME ERROR: 12; AT+CPIN=\"12345678\",\"1234\" unlocks and registers",
+        '+CPIN: SIM PUK; +CIMI gives +CME ERROR: 12; AT+CPIN="12345678","1234" unlocks and registers',
         sim_status=SimStatus.PUK,
     ),
     Scenario(
@@ -104,9 +104,7 @@ _ALL = (
         "after every answer, 1-8 random bytes from NUL and 0x80-0xFF (never CR/LF) are written",
         garbage_bytes=True,
     ),
-    Scenario(
-        "split_chunks", "every write goes out in 1-3 byte chunks with ~1 ms pauses", split_chunks=True
-    ),
+    Scenario("split_chunks", "every write goes out in 1-3 byte chunks with ~1 ms pauses", split_chunks=True),
     Scenario("slow_answers", "each answer comes 0.8 s after the echo", answer_delay=0.8),
     Scenario(
         "hang",

@@ -52,9 +52,9 @@ def info_lines(raw: bytes) -> list[str]:
 
 
 @contextmanager
-def open_modem(profile: str = "quectel_ec25", scenario: str = "normal", **options: object) -> Iterator[
-    tuple[ModemSimulator, serial.Serial]
-]:
+def open_modem(
+    profile: str = "quectel_ec25", scenario: str = "normal", **options: object
+) -> Iterator[tuple[ModemSimulator, serial.Serial]]:
     """A started simulator and a pyserial port opened on it; both closed afterwards."""
     with ModemSimulator(profile=profile, scenario=scenario, **options) as sim:  # type: ignore[arg-type]
         assert sim.path is not None

@@ -109,9 +109,21 @@ def test_cli_help_teaches() -> None:
 def test_cli_prints_the_path_serves_and_exits_0_on_signal(tmp_path: Path, stop_signal: signal.Signals) -> None:
     link = tmp_path / "modem0"
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulators.modem", "--profile", "huawei_me909s", "--link", str(link),
-         "--answer-delay", "20"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "simulators.modem",
+            "--profile",
+            "huawei_me909s",
+            "--link",
+            str(link),
+            "--answer-delay",
+            "20",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None

@@ -78,8 +78,15 @@ def test_vendor_command_answers(name: str, command: str, line: str) -> None:
         assert transact(port, command) == f"{command}\r\r\n{line}\r\n\r\nOK\r\n".encode()
 
 
-@pytest.mark.parametrize(("name", "command"), [("generic", "AT+QCCID"), ("quectel_ec25", "AT^HCSQ?"),
-                                               ("huawei_me909s", "AT+CPSI?"), ("simcom_sim7600", "AT+C5GREG?")])
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        ("generic", "AT+QCCID"),
+        ("quectel_ec25", "AT^HCSQ?"),
+        ("huawei_me909s", "AT+CPSI?"),
+        ("simcom_sim7600", "AT+C5GREG?"),
+    ],
+)
 def test_other_vendors_commands_are_unknown(name: str, command: str) -> None:
     with open_modem(profile=name) as (_, port):
         assert transact(port, command).endswith(b"\r\nERROR\r\n")

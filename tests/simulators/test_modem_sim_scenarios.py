@@ -26,9 +26,7 @@ def test_every_scenario_is_documented() -> None:
         assert scenario.name == name and len(scenario.summary) > 20
 
 
-@pytest.mark.parametrize(
-    ("cmee", "final"), [(0, "ERROR"), (1, "+CME ERROR: 10"), (2, "+CME ERROR: SIM not inserted")]
-)
+@pytest.mark.parametrize(("cmee", "final"), [(0, "ERROR"), (1, "+CME ERROR: 10"), (2, "+CME ERROR: SIM not inserted")])
 def test_sim_absent_cpin_reports_cme_10(cmee: int, final: str) -> None:
     with open_modem(scenario="sim_absent") as (_, port):
         assert transact(port, f"ATE0;+CMEE={cmee}").endswith(b"\r\nOK\r\n")
@@ -40,7 +38,10 @@ def test_sim_absent_is_not_registered() -> None:
     with open_modem(scenario="sim_absent") as (_, port):
         transact(port, "ATE0")
         assert info_lines(transact(port, "AT+CEREG?;+CREG?;+CGATT?;+COPS?")) == [
-            "+CEREG: 0,0", "+CREG: 0,0", "+CGATT: 0", "+COPS: 0"
+            "+CEREG: 0,0",
+            "+CREG: 0,0",
+            "+CGATT: 0",
+            "+COPS: 0",
         ]
 
 
@@ -72,7 +73,12 @@ def test_registration_denied() -> None:
     with open_modem(scenario="registration_denied", profile="generic") as (_, port):
         transact(port, "ATE0;+CMEE=1")
         assert info_lines(transact(port, "AT+CREG?;+CGREG?;+CEREG?;+CGATT?;+CGPADDR;+COPS?")) == [
-            "+CREG: 0,3", "+CGREG: 0,3", "+CEREG: 0,3", "+CGATT: 0", "+CGPADDR: 1", "+COPS: 0"
+            "+CREG: 0,3",
+            "+CGREG: 0,3",
+            "+CEREG: 0,3",
+            "+CGATT: 0",
+            "+CGPADDR: 1",
+            "+COPS: 0",
         ]
         assert info_lines(transact(port, "AT+CGCONTRDP")) == []
         assert transact(port, "AT+CGATT=1") == b"\r\n+CME ERROR: 30\r\n"
@@ -82,10 +88,14 @@ def test_searching_without_signal() -> None:
     with open_modem(scenario="searching_no_signal") as (_, port):
         transact(port, "ATE0")
         assert info_lines(transact(port, "AT+CSQ;+CESQ;+CEREG?;+CGATT?")) == [
-            "+CSQ: 99,99", "+CESQ: 99,99,255,255,255,255", "+CEREG: 0,2", "+CGATT: 0"
+            "+CSQ: 99,99",
+            "+CESQ: 99,99,255,255,255,255",
+            "+CEREG: 0,2",
+            "+CGATT: 0",
         ]
         assert info_lines(transact(port, 'AT+QENG="servingcell";+QCSQ')) == [
-            '+QENG: "servingcell","SEARCH"', '+QCSQ: "NOSERVICE"'
+            '+QENG: "servingcell","SEARCH"',
+            '+QCSQ: "NOSERVICE"',
         ]
 
 

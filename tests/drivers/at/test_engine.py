@@ -140,7 +140,7 @@ def test_single_line_answer_takes_first_line_and_files_a_repeat_as_urc() -> None
     """A +CREG URC right after the solicited +CREG answer must not become a second answer line."""
     engine = AtEngine()
     engine.send(Command("AT+CREG?", expect_prefix="+CREG:"))
-    engine.receive_data(b"\r\n+CREG: 2,1,\"5A1F\",\"1A2D001\",7\r\n\r\n+CREG: 5\r\n\r\nOK\r\n")
+    engine.receive_data(b'\r\n+CREG: 2,1,"5A1F","1A2D001",7\r\n\r\n+CREG: 5\r\n\r\nOK\r\n')
     assert drain(engine) == [
         InfoLine('+CREG: 2,1,"5A1F","1A2D001",7'),
         Urc("+CREG:", "+CREG: 5"),
