@@ -95,7 +95,7 @@ class UsageConfig(Section):
 
 
 class PlanConfig(Section):
-    """The card's data plan (from this file for now; the cloud will send it later)."""
+    """The card's data plan, until the cloud sets one (set_plan); the cloud's is kept in the state dir and wins."""
 
     name: str | None = None
     total_mb: float | None = Field(default=None, ge=0, description="data in the cycle, MB (1 MB = 1024 x 1024 bytes)")

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from agent.config import AgentConfig
 from agent.contract import EventName, IdentityDevice, Priority
 from agent.diagnosis import Diagnosis, DiagnosisFacts, DirectedFact, PlanFact, diagnose
 from agent.directed import ProbeOptions, ProbeResult, parse_dns_server, probe_texts
-from agent.state import KnownIdentity, load_identity, save_identity
+from agent.state import KnownIdentity, load_identity, read_json, save_identity, write_json_atomic
 from agent.telemetry import (
     CommandProcessor,
     CommandRejected,
@@ -136,7 +136,8 @@ class Agent:
             if make_modem is not None
             else ModemWorker(config.modem.port, config.modem.baud)
         )
-        self.plan: Plan | None = plan_from_config(config.plan)
+        # A plan the cloud set (set_plan) is kept in the state dir and wins over the config file's.
+        self.plan: Plan | None = _load_cloud_plan(self.state_dir) or plan_from_config(config.plan)
         settings = meter_settings(config.usage)
         self.meter: Owned[UsageMeter] = Owned("meter", lambda: UsageMeter(self.state_dir, settings, plan=self.plan))
         self.targets: list[str] = [text for text, _ in config.directed.probe_entries()]
@@ -542,6 +543,16 @@ class Agent:
             )
             self.plan = plan
             self.meter.call(lambda meter: setattr(meter, "plan", plan), timeout=30)
+            write_json_atomic(
+                self.state_dir / CLOUD_PLAN_FILE,
+                {
+                    "name": plan.name,
+                    "total_bytes": plan.total_bytes,
+                    "cycle_start": plan.cycle_start.isoformat() if plan.cycle_start else None,
+                    "cycle_end": plan.cycle_end.isoformat() if plan.cycle_end else None,
+                    "expiry": plan.expiry.isoformat() if plan.expiry else None,
+                },
+            )
             return {"plan": command.plan_name, "total_mb": command.total_mb}
 
         def set_config(command: Any) -> dict[str, Any]:
@@ -659,6 +670,37 @@ def _plan_fact(meter: UsageMeter) -> PlanFact | None:
         cycle_expiring=status.has(UsageFlag.CYCLE_EXPIRING),
         expired=status.has(UsageFlag.EXPIRED),
     )
+
+
+CLOUD_PLAN_FILE = "plan.json"
+
+
+def _load_cloud_plan(state_dir: Path) -> Plan | None:
+    try:
+        data = read_json(state_dir / CLOUD_PLAN_FILE)
+    except (OSError, ConfigError) as exc:
+        log.warning("ignoring the stored plan: %s", exc)
+        return None
+    if data is None:
+        return None
+
+    def day(key: str) -> date | None:
+        value = data.get(key)
+        return date.fromisoformat(value) if isinstance(value, str) else None
+
+    total = data.get("total_bytes")
+    name = data.get("name")
+    try:
+        return Plan(
+            name=name if isinstance(name, str) else None,
+            total_bytes=total if isinstance(total, int) else None,
+            cycle_start=day("cycle_start"),
+            cycle_end=day("cycle_end"),
+            expiry=day("expiry"),
+        )
+    except ValueError as exc:
+        log.warning("ignoring the stored plan: %s", exc)
+        return None
 
 
 def _safe_identity(state_dir: Path) -> KnownIdentity | None:

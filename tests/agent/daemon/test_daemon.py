@@ -221,6 +221,8 @@ def test_daemon_end_to_end(running: Running) -> None:
     assert ping["ok"] is True and ping["request_id"] == "req-ping-1" and ping["result"]["pong"] is True
     assert running.cloud.seen("/result/diagnose")[0]["result"]["verdict"] == "ok"
     assert running.cloud.seen("/result/set_plan")[0]["ok"] is True
+    kept = json.loads((running.config.parent / "state" / "plan.json").read_text())
+    assert kept["total_bytes"] == 30 * 1024 * 1024 and kept["cycle_end"] == "2026-11-30"  # survives a restart
     bad = running.cloud.seen("/result/probe")[0]
     assert bad["ok"] is False and bad["error"]["code"] == "invalid_payload"
 
