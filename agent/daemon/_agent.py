@@ -591,11 +591,12 @@ class Agent:
     def _handle_cli(self, argv: Sequence[str], lang: str, tty: bool) -> tuple[int, str, str]:
         from agent.cli import main
 
-        argv = self._with_defaults(argv)
         if list(argv[:2]) == ["usage", "sample"]:
-            # The agent samples itself; a second sampler beside it would count the same bytes twice.
+            # The agent samples itself; a second sampler beside it would count the same bytes twice. Sample now
+            # in the agent's meter, then show the result.
             self.meter.call(lambda meter: (meter.sample(), meter.commit()), timeout=30)
             argv = ["usage", "show", *[a for a in argv[2:] if a == "--json"]]
+        argv = self._with_defaults(argv)
         out, err = io.StringIO(), io.StringIO()
         status = main(
             ["--lang", lang, *argv],

@@ -238,8 +238,9 @@ def test_daemon_end_to_end(running: Running) -> None:
     assert live["modem"]["state"] == "ok" and live["mqtt"]["state"] == "connected"
     diag = running.cli("diag", "--json")
     assert diag.returncode == 0, diag.stdout + diag.stderr
-    usage = running.cli("usage", "sample")
-    assert usage.returncode in (0, 1), usage.stderr
+    usage = running.cli("usage", "sample", "--json")
+    assert usage.returncode == 0, usage.stderr
+    assert json.loads(usage.stdout)["interface"] == "lo"  # the agent's config, not the default wwan0
 
     # The port vanishes (USB re-enumeration) and returns: the agent says so, then recovers.
     running.sim.vanish()
