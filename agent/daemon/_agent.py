@@ -31,7 +31,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.config import AgentConfig
-from agent.contract import EventName, IdentityDevice, Priority
+from agent.contract import EventName, IdentityDevice, Priority, UsageReport
 from agent.diagnosis import Diagnosis, DiagnosisFacts, DirectedFact, PlanFact, diagnose
 from agent.directed import ProbeOptions, ProbeResult, parse_dns_server, probe_texts
 from agent.state import KnownIdentity, load_identity, read_json, save_identity, write_json_atomic
@@ -55,6 +55,7 @@ from agent.usage import Plan, UsageMeter, meter_settings, plan_from_config
 from agent.usage import PlanFlag as UsageFlag
 from drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, ReadTimeout
 from drivers.models import ModemSnapshot
+from drivers.modem import Modem
 
 from ._control import ControlServer
 from ._mapping import diagnosis_findings, directed_results, plan_flags, usage_report
@@ -89,7 +90,7 @@ class _Post:
     snapshot: ModemSnapshot | None = None
     draft: Draft | None = None
     run: Callable[[], None] | None = None
-    telemetry_usage: Any = None
+    telemetry_usage: UsageReport | None = None
     telemetry_now: bool = False
     modem_down: str | None = None
 
@@ -121,7 +122,7 @@ class Agent:
         socket_path: Path | None,
         config_path: Path | None = None,
         notifier: Notifier | None = None,
-        make_modem: Callable[..., Any] | None = None,
+        make_modem: Callable[[str, int], Modem] | None = None,
     ) -> None:
         if not config.modem.port:
             raise ConfigError("no modem port: set [modem] port in the config", code="no_port")
@@ -296,7 +297,7 @@ class Agent:
             if flag in flags and flag not in before:
                 self._post_event(event, current=flag)
 
-    def _usage_report(self, since: datetime | None) -> Any:
+    def _usage_report(self, since: datetime | None) -> UsageReport:
         return self.meter.call(lambda meter: usage_report(meter.summary(days=2), since), timeout=30)
 
     def _job_telemetry(self) -> None:
@@ -475,7 +476,7 @@ class Agent:
     def _send(self, make: Callable[[Reporter], Draft]) -> None:
         self._publisher.send(make(self._reporter))
 
-    def _send_telemetry(self, usage: Any) -> None:
+    def _send_telemetry(self, usage: UsageReport | None) -> None:
         draft = self._reporter.telemetry(
             self._window,
             usage=usage,
@@ -524,7 +525,7 @@ class Agent:
             return {"results": [r.model_dump(mode="json") for r in directed_results(results)]}
 
         def refresh_usage(command: Any) -> dict[str, Any]:
-            def sample(meter: UsageMeter) -> Any:
+            def sample(meter: UsageMeter) -> UsageReport:
                 meter.sample()
                 meter.commit()
                 return usage_report(meter.summary(days=1), None)
