@@ -29,7 +29,7 @@ from drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, 
 from . import commands
 from ._context import EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context, ModemOpener, open_local_modem
 from .daemon._control import DEFAULT_SOCKET, FORWARDED, ForwardFailed, forward
-from .i18n import detect_language, t
+from .i18n import detect_language, port_error_text, t
 
 __all__ = ["build_parser", "main"]
 
@@ -145,8 +145,7 @@ def main(
         return status
     except PortError as exc:
         log.debug("port error", exc_info=True)
-        message = t(exc.code, lang, port=exc.port) if lang == "zh" else exc.message
-        hint = t(f"hint:{exc.code}", lang) if lang == "zh" else exc.hint
+        message, hint = port_error_text(exc.code, exc.port, exc.message, exc.hint, lang)
         return ctx.fail(exc.code, message, hint, EXIT_PORT)
     except (ReadTimeout, ModemRebooted) as exc:
         log.debug("modem not answering", exc_info=True)

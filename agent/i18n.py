@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["detect_language", "t"]
+__all__ = ["detect_language", "display_width", "port_error_text", "t"]
 
 _ZH: dict[str, str] = {
     # info labels
@@ -99,3 +99,15 @@ def t(text: str, lang: str, **values: object) -> str:
     """Translate ``text`` (the English form is the key) and fill ``{placeholders}``."""
     template = _ZH.get(text, text) if lang == "zh" else _EN.get(text, text)
     return template.format(**values) if values else template
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two (for aligned labels in Chinese output)."""
+    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+
+
+def port_error_text(code: str, port: str, message: str, hint: str, lang: str) -> tuple[str, str]:
+    """A port error's sentence and hint in ``lang`` (the English ones come with the error itself)."""
+    if lang != "zh":
+        return message, hint
+    return t(code, lang, port=port), t(f"hint:{code}", lang)

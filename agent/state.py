@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -11,9 +12,18 @@ from typing import Any
 
 from drivers.errors import ConfigError
 
-__all__ = ["KnownIdentity", "load_identity", "read_json", "save_identity", "write_json_atomic"]
+__all__ = [
+    "KnownIdentity",
+    "last_seen_identity",
+    "load_identity",
+    "read_json",
+    "remember_identity",
+    "save_identity",
+    "write_json_atomic",
+]
 
 IDENTITY_FILE = "identity.json"
+log = logging.getLogger("iotcard.state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +85,22 @@ def save_identity(state_dir: Path, identity: KnownIdentity) -> int:
     if load_identity(state_dir) == identity:
         return 0
     return write_json_atomic(state_dir / IDENTITY_FILE, asdict(identity))
+
+
+def last_seen_identity(state_dir: Path) -> KnownIdentity | None:
+    """The identity last recorded, or None when there is none or it cannot be read (logged, never fatal)."""
+    try:
+        return load_identity(state_dir)
+    except (ConfigError, OSError) as exc:
+        log.warning("cannot read the last-seen identity: %s", exc)
+        return None
+
+
+def remember_identity(state_dir: Path, iccid: str | None, imei: str | None) -> None:
+    """Record what was seen now; a user without write access to the state dir still gets a diagnosis."""
+    if iccid is None and imei is None:
+        return
+    try:
+        save_identity(state_dir, KnownIdentity(iccid, imei))
+    except (ConfigError, OSError) as exc:
+        log.info("cannot record the identity in %s: %s", state_dir, exc)

@@ -11,7 +11,7 @@ from typing import Any
 from drivers.models import ModemSnapshot
 
 from ..config import AgentConfig
-from ..diagnosis import DirectedFact, PlanFact
+from ..diagnosis import DirectedFact, PlanFact, directed_facts, plan_fact
 from ..directed import (
     BindingError,
     InvalidOption,
@@ -24,24 +24,11 @@ from ..directed import (
     probe_out,
     probe_targets,
 )
-from ..usage import DB_NAME, PlanFlag, RenewalAdvice, meter_settings, open_summary, plan_from_config, summary_out
+from ..usage import DB_NAME, meter_settings, open_summary, plan_from_config, summary_out
 
 __all__ = ["BadTargets", "probe", "targets", "usage", "usage_line"]
 
 log = logging.getLogger("iotcard.diag")
-
-_RENEW_ADVICE = {
-    RenewalAdvice.RENEW_BEFORE_26TH: (
-        "The cycle ends this month: renew before the 26th; the card provider pauses renewals from the 26th to the 1st."
-    ),
-    RenewalAdvice.RENEWAL_PAUSED: (
-        "Renewals are paused until the 1st (26th–1st): renew on the 1st, or the card may be suspended meanwhile."
-    ),
-}
-_RENEW_ADVICE_ZH = {
-    RenewalAdvice.RENEW_BEFORE_26TH: "本周期在本月结束：请在 26 日前续费，卡商每月 26 日至次月 1 日暂停续费。",
-    RenewalAdvice.RENEWAL_PAUSED: "26 日至次月 1 日暂停续费：请在 1 日续费，期间卡可能被停机。",
-}
 
 
 class BadTargets(Exception):
@@ -81,14 +68,7 @@ def probe(
         results: list[ProbeResult] = probe_targets(chosen, options)
     except BindingError as exc:
         raise BadTargets(exc.message, exc.hint or "check --interface") from None
-    facts = [
-        DirectedFact(
-            target=result.text,
-            verdict=result.verdict.value,
-            dns_status=result.dns.status.value if result.dns is not None else None,
-        )
-        for result in results
-    ]
+    facts = directed_facts(results)
     doc = probe_out(results, lang, 0).model_dump(mode="json")
     return facts, doc
 
@@ -106,24 +86,7 @@ def usage(state_dir: Path, config: AgentConfig, lang: str = "en") -> tuple[PlanF
     status = summary.plan
     if status is None:
         return None, doc
-    advice = None
-    if status.advice is not None:
-        advice = (_RENEW_ADVICE_ZH if lang == "zh" else _RENEW_ADVICE)[status.advice]
-    total = status.total_bytes
-    fact = PlanFact(
-        used_bytes=status.used_bytes,
-        total_bytes=total,
-        remaining_bytes=status.remaining_bytes,
-        percent_left=(100.0 - status.percent_used) if status.percent_used is not None else None,
-        cycle_end=status.expiry if status.expiry and status.expiry < status.cycle.end else status.cycle.end,
-        days_left=status.days_to_expiry if status.has(PlanFlag.EXPIRED) else status.days_left,
-        data_low=status.has(PlanFlag.DATA_LOW),
-        data_exhausted=status.has(PlanFlag.DATA_EXHAUSTED),
-        cycle_expiring=status.has(PlanFlag.CYCLE_EXPIRING),
-        expired=status.has(PlanFlag.EXPIRED),
-        renew_advice=advice,
-    )
-    return fact, doc
+    return plan_fact(status, lang), doc
 
 
 def _mb(value: int) -> str:

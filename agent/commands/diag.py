@@ -16,9 +16,9 @@ from drivers.models import ModemSnapshot
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context
 from ..config import AgentConfig, load_config
 from ..diagnosis import Diagnosis, DiagnosisFacts, Severity, Verdict, diagnose, render
-from ..i18n import t
+from ..i18n import display_width, port_error_text, t
 from ..schemas import snapshot_out
-from ..state import KnownIdentity, load_identity, save_identity
+from ..state import last_seen_identity, remember_identity
 from . import _diag_sources as sources
 from .modem import add_port_arguments
 
@@ -87,13 +87,12 @@ def run_diag(args: argparse.Namespace, ctx: Context) -> int:
         with ctx.open_modem(port, args.baud if args.port else config.modem.baud) as modem:
             snapshot = modem.read_snapshot()
     except PortError as exc:
-        message = t(exc.code, ctx.lang, port=exc.port) if ctx.lang == "zh" else exc.message
-        hint = t(f"hint:{exc.code}", ctx.lang) if ctx.lang == "zh" else exc.hint
+        message, hint = port_error_text(exc.code, exc.port, exc.message, exc.hint, ctx.lang)
         port_error = (exc.code, message, hint)
     except (ReadTimeout, ModemRebooted):
         unresponsive = True
 
-    previous = _previous_identity(state_dir)
+    previous = last_seen_identity(state_dir)
     try:
         targets = sources.targets(args, config)
     except sources.BadTargets as exc:
@@ -114,7 +113,7 @@ def run_diag(args: argparse.Namespace, ctx: Context) -> int:
     )
     result = diagnose(facts)
     if snapshot is not None:
-        _remember_identity(state_dir, snapshot)
+        remember_identity(state_dir, snapshot.sim.iccid, snapshot.identity.imei)
     duration_ms = round((time.monotonic() - started) * 1000)
 
     if ctx.json:
@@ -138,25 +137,6 @@ def run_diag(args: argparse.Namespace, ctx: Context) -> int:
     if unresponsive:
         return EXIT_UNRESPONSIVE
     return EXIT_OK if result.verdict is Verdict.OK else EXIT_FAIL
-
-
-def _previous_identity(state_dir: Path) -> KnownIdentity | None:
-    try:
-        return load_identity(state_dir)
-    except (ConfigError, OSError) as exc:
-        log.warning("cannot read the last-seen identity: %s", exc)
-        return None
-
-
-def _remember_identity(state_dir: Path, snapshot: ModemSnapshot) -> None:
-    identity = KnownIdentity(snapshot.sim.iccid, snapshot.identity.imei)
-    if identity.iccid is None and identity.imei is None:
-        return
-    try:
-        save_identity(state_dir, identity)
-    except (ConfigError, OSError) as exc:
-        # A technician without write access to the state dir still gets a diagnosis.
-        log.info("cannot record the identity in %s: %s", state_dir, exc)
 
 
 def _finding_doc(finding: Any, lang: str) -> dict[str, Any]:
@@ -218,9 +198,5 @@ def _facts_block(snapshot: ModemSnapshot | None, usage_doc: dict[str, Any] | Non
         rows.append((t("Usage this cycle", lang), sources.usage_line(usage_doc)))
     if not rows:
         return []
-    width = max(_width(label) for label, _ in rows) + 2
-    return [f"  {label}{' ' * (width - _width(label))}{value}" for label, value in rows]
-
-
-def _width(text: str) -> int:
-    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+    width = max(display_width(label) for label, _ in rows) + 2
+    return [f"  {label}{' ' * (width - display_width(label))}{value}" for label, value in rows]

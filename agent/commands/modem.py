@@ -13,7 +13,7 @@ from drivers.errors import CommandError, ProtocolError
 from drivers.models import ModemSnapshot
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
-from ..i18n import t
+from ..i18n import display_width, t
 from ..schemas import snapshot_out
 
 ORDER = 10
@@ -142,13 +142,13 @@ def render_info(snapshot: ModemSnapshot, lang: str, duration_ms: int) -> str:
             ],
         ),
     ]
-    width = max(_display_width(t(label, lang)) for _, rows in sections for label, _ in rows) + 2
+    width = max(display_width(t(label, lang)) for _, rows in sections for label, _ in rows) + 2
     lines: list[str] = []
     for title, rows in sections:
         lines.append(t(title, lang))
         for label, value in rows:
             text = t(label, lang)
-            pad = " " * (width - _display_width(text))
+            pad = " " * (width - display_width(text))
             lines.append(f"  {text}{pad}{_value(value, lang)}")
     lines.append(
         f"{t('Dialect', lang)}: {snapshot.dialect}  {t('Commands', lang)}: {snapshot.commands_sent}  {duration_ms} ms"
@@ -156,11 +156,6 @@ def render_info(snapshot: ModemSnapshot, lang: str, duration_ms: int) -> str:
     for problem in snapshot.problems:
         lines.append(f"  ! {problem}")
     return "\n".join(lines) + "\n"
-
-
-def _display_width(text: str) -> int:
-    # CJK characters take two terminal columns.
-    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
 
 
 def run_at(args: argparse.Namespace, ctx: Context) -> int:

@@ -32,9 +32,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.config import AgentConfig
 from agent.contract import EventName, IdentityDevice, Priority, UsageReport
-from agent.diagnosis import Diagnosis, DiagnosisFacts, DirectedFact, PlanFact, diagnose
+from agent.diagnosis import Diagnosis, DiagnosisFacts, PlanFact, diagnose, directed_facts, plan_fact
 from agent.directed import ProbeOptions, ProbeResult, parse_dns_server, probe_texts
-from agent.state import KnownIdentity, load_identity, read_json, save_identity, write_json_atomic
+from agent.state import last_seen_identity, read_json, remember_identity, write_json_atomic
 from agent.telemetry import (
     CommandProcessor,
     CommandRejected,
@@ -337,16 +337,13 @@ class Agent:
             port=self.worker.port,
             port_error=port_error,
             modem_unresponsive=worker["state"] == "unresponsive" or (snapshot is None and port_error is None),
-            previous_identity=_safe_identity(self.state_dir),
-            directed=[DirectedFact(r.text, r.verdict.value, r.dns.status.value if r.dns else None) for r in probes]
-            if probes
-            else None,
+            previous_identity=last_seen_identity(self.state_dir),
+            directed=directed_facts(probes) if probes else None,
             plan=plan,
         )
         result = diagnose(facts)
         if snapshot is not None:
-            with contextlib.suppress(OSError, ConfigError):
-                save_identity(self.state_dir, KnownIdentity(snapshot.sim.iccid, snapshot.identity.imei))
+            remember_identity(self.state_dir, snapshot.sim.iccid, snapshot.identity.imei)
         with self._lock:
             self.live.last_diagnosis = result.verdict.value
         return result
@@ -656,22 +653,8 @@ class Agent:
 
 
 def _plan_fact(meter: UsageMeter) -> PlanFact | None:
-    summary = meter.summary(days=1)
-    status = summary.plan
-    if status is None:
-        return None
-    return PlanFact(
-        used_bytes=status.used_bytes,
-        total_bytes=status.total_bytes,
-        remaining_bytes=status.remaining_bytes,
-        percent_left=(100.0 - status.percent_used) if status.percent_used is not None else None,
-        cycle_end=status.cycle.end,
-        days_left=status.days_left,
-        data_low=status.has(UsageFlag.DATA_LOW),
-        data_exhausted=status.has(UsageFlag.DATA_EXHAUSTED),
-        cycle_expiring=status.has(UsageFlag.CYCLE_EXPIRING),
-        expired=status.has(UsageFlag.EXPIRED),
-    )
+    status = meter.summary(days=1).plan
+    return plan_fact(status) if status is not None else None
 
 
 CLOUD_PLAN_FILE = "plan.json"
@@ -702,11 +685,4 @@ def _load_cloud_plan(state_dir: Path) -> Plan | None:
         )
     except ValueError as exc:
         log.warning("ignoring the stored plan: %s", exc)
-        return None
-
-
-def _safe_identity(state_dir: Path) -> KnownIdentity | None:
-    try:
-        return load_identity(state_dir)
-    except (OSError, ConfigError):
         return None

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ._engine import DiagnosisFacts, DirectedFact, PlanFact, Thresholds, diagnose
+from ._facts import directed_facts, plan_fact
 from ._findings import CHECK_ORDER, CheckOutcome, Diagnosis, Finding, Severity, Verdict
 from ._messages import MESSAGES, render
 
@@ -22,5 +23,7 @@ __all__ = [
     "Thresholds",
     "Verdict",
     "diagnose",
+    "directed_facts",
+    "plan_fact",
     "render",
 ]
