@@ -176,6 +176,7 @@ class VendorFacts:
     cell_id: int | None = None
     band: str | None = None
     channel: int | None = None
+    pci: int | None = None
     rx_bytes: int | None = None
     tx_bytes: int | None = None
     sim_present: bool | None = None

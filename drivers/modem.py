@@ -359,7 +359,7 @@ class _Reader:
         self._sim()
         dialect = self.modem.dialect
         # Vendor queries first: what they say (RSSI, RSRP...) need not be asked again in the base's words.
-        for query in dialect.queries:
+        for query in dialect.queries_for(_str(self.facts.identity.get("model"))):
             self._vendor(query)
         vendor = _merge_vendor(self.facts.vendor)
         if "csq" not in dialect.skip_base and vendor.rssi_dbm is None and (lines := self._base("csq")):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..at import BASE_URC_PREFIXES
 from ._cmcc import DIALECT as CMCC
-from ._dialect import Dialect, VendorQuery
+from ._dialect import Dialect, ModelQueries, VendorQuery
 from ._fibocom import DIALECT as FIBOCOM
 from ._generic import GENERIC
 from ._huawei import DIALECT as HUAWEI
@@ -26,6 +26,7 @@ __all__ = [
     "SIMCOM",
     "UBLOX",
     "Dialect",
+    "ModelQueries",
     "VendorQuery",
     "detect_dialect",
     "dialect_by_name",

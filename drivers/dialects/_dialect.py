@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ..at import Command, FinalError, FinalOk
 from ..models import VendorFacts
 
-__all__ = ["Dialect", "VendorQuery"]
+__all__ = ["Dialect", "ModelQueries", "VendorQuery"]
 
 FactsParser = Callable[[Sequence[str]], VendorFacts]
 
@@ -31,6 +31,15 @@ class VendorQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelQueries:
+    """Queries that replace the dialect's own for the models matching ``model_patterns`` (lowercase substrings of
+    the ``+CGMM`` answer): one vendor's families can print the same command in different units."""
+
+    model_patterns: tuple[str, ...]
+    queries: tuple[VendorQuery, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Dialect:
     """How one vendor's modules differ from the base.
 
@@ -41,6 +50,7 @@ class Dialect:
     ``boot_urcs`` are URC prefixes that mean the module has (re)booted.
     ``five_g_models`` are lowercase model substrings of the vendor's 5G families (LTE-only modules answer
     ``+C5GREG?`` with ERROR, a wasted round trip).
+    ``model_queries`` replace ``queries`` for some model families (first match wins).
     ``skip_base`` names base reads the dialect answers better itself (e.g. ``"csq"`` when a query gives RSSI),
     so no command is sent whose answer would not be used.
     """
@@ -56,6 +66,15 @@ class Dialect:
     boot_urcs: tuple[str, ...] = ()
     skip_base: frozenset[str] = field(default_factory=frozenset)
     five_g_models: tuple[str, ...] = ()
+    model_queries: tuple[ModelQueries, ...] = ()
+
+    def queries_for(self, model: str | None) -> tuple[VendorQuery, ...]:
+        """The queries to send to ``model``: a model family's own, else the dialect's."""
+        text = (model or "").lower()
+        for family in self.model_queries:
+            if any(pattern in text for pattern in family.model_patterns):
+                return family.queries
+        return self.queries
 
     def supports_5g(self, model: str | None) -> bool:
         """Whether ``+C5GREG?`` is worth a round trip: only on the vendor's 5G families, matched on the model."""

@@ -43,10 +43,15 @@ def scaled(raw: int | None, *, scale: float, offset: float, unknown: frozenset[i
 
 
 def mcc_mnc(mcc: str, mnc: str, *, text: str = "") -> str | None:
-    """``'460'`` + ``'0'`` → ``'46000'``: a one-digit MNC is a 2-digit one printed as a number."""
+    """``'460'`` + ``'0'`` → ``'46000'``: a one-digit MNC is a 2-digit one printed as a number.
+
+    Quectel prints the MCC as a number too: the 001 test network of a callbox comes as ``1`` (libqmi PR #2).
+    """
     mcc, mnc = mcc.strip().strip('"'), mnc.strip().strip('"')
     if mcc in _ABSENT or mnc in _ABSENT:
         return None
+    if mcc.isascii() and mcc.isdigit() and len(mcc) < 3:
+        mcc = mcc.zfill(3)
     if not ((mcc + mnc).isascii() and mcc.isdigit() and mnc.isdigit() and len(mcc) == 3 and 1 <= len(mnc) <= 3):
         raise ParseError(f"MCC/MNC {mcc!r}/{mnc!r} is not 3 + 2-3 digits", text=text or f"{mcc},{mnc}")
     return mcc + mnc.zfill(2)

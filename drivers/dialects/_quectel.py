@@ -13,10 +13,17 @@ from ..at import Command
 from ..errors import ParseError
 from ..models import AccessTechnology, RegistrationState, VendorFacts
 from ..parsers._fields import parse_int, split_fields, strip_prefix
-from ._dialect import Dialect, VendorQuery
+from ._dialect import Dialect, FactsParser, ModelQueries, VendorQuery
 from ._generic import lte_band, mcc_mnc, nr_band, optional_hex, optional_int, scaled
 
-__all__ = ["DIALECT", "parse_qcsq", "parse_qeng_servingcell", "parse_qgdcnt", "parse_qnwinfo"]
+__all__ = [
+    "DIALECT",
+    "parse_qcsq",
+    "parse_qeng_servingcell",
+    "parse_qeng_servingcell_db",
+    "parse_qgdcnt",
+    "parse_qnwinfo",
+]
 
 # QENG <state>: SEARCH = no cell yet; LIMSRV = camped without registration (emergency calls only);
 # NOCONN/CONNECT = registered, idle or connected (home or roaming is not said).
@@ -40,6 +47,11 @@ _LTE_FAMILY = {
 # form adds <cqi>,<tx_power> before <srxlev>: 17 values.
 _CLASSIC_LTE_VALUES = 15
 
+# What the NR5G leg of an EN-DC answer prints while the NR cell is idle or not measured: -32768 for a signal value,
+# 65535 for the PCI (RM5xx; the same sentinels as QMI's "not available").
+_NR_NO_SIGNAL = frozenset({-32768})
+_NO_PCI = frozenset({65535})
+
 
 def _qeng_lines(lines: Sequence[str]) -> list[list[str]]:
     rows = [split_fields(strip_prefix(line, "+QENG:")) for line in lines if line.strip().upper().startswith("+QENG:")]
@@ -48,21 +60,32 @@ def _qeng_lines(lines: Sequence[str]) -> list[list[str]]:
     return rows
 
 
-def _lte(values: list[str], technology: AccessTechnology, text: str) -> VendorFacts:
+def _classic_sinr(raw: int | None) -> float | None:
+    """<sinr> of the classic single-line LTE form: 2·raw − 20 dB (raw 0..25 is −20..+30 dB).
+
+    The 1/5 dB scale of the QENG note belongs to +QCSQ. Sources for 2·x − 20 on this line: obsy/modemdata
+    addon/usb/2c7c0306 (EP06/EG06/EM06), an RM500Q EN-DC anchor line whose 25 QMI reported as 30.0 dB (libqmi PR
+    #2), and an EP06-E capture (luci-app-3ginfo-lite #108) where 1/5 dB gave -15.8 dB beside RSRQ -9.
+    """
+    return None if raw is None else float(2 * raw - 20)
+
+
+def _lte(values: list[str], technology: AccessTechnology, text: str, *, sinr_in_db: bool = False) -> VendorFacts:
     """<is_tdd>,<mcc>,<mnc>,<cellid>,<pcid>,<earfcn>,<band>,<ul_bw>,<dl_bw>,<tac>,<rsrp>,<rsrq>,<rssi>,<sinr>,..."""
     if len(values) < 14:
         raise ParseError(f"+QENG LTE answer has {len(values)} values, expected at least 14", text=text)
     sinr_raw = optional_int(values[13], what="SINR", text=text)
-    if len(values) <= _CLASSIC_LTE_VALUES:
-        # EC2x QENG note: "<sinr> Logarithmic value of SINR, in 1/5th of a dB; 0-250 is -20..+30 dB".
-        sinr = scaled(sinr_raw, scale=0.2, offset=-20.0)
+    if len(values) <= _CLASSIC_LTE_VALUES and not sinr_in_db:
+        sinr = _classic_sinr(sinr_raw)
     else:
-        # The RM5xx-generation line gives SINR in dB (RM520N capture: 7 with RSRQ -14).
+        # The RM5xx-generation line (with <cqi>,<tx_power>) and the EC200 family print SINR in dB (RM520N capture:
+        # 7 beside RSRQ -14; EC200T capture, luci-app-3ginfo-lite #43: "SINR value requires no conversion").
         sinr = None if sinr_raw is None else float(sinr_raw)
     return VendorFacts(
         access_technology=technology,
         mcc_mnc=mcc_mnc(values[1], values[2], text=text),
         cell_id=optional_hex(values[3], what="cell id", text=text),
+        pci=optional_int(values[4], what="PCI", text=text),
         channel=optional_int(values[5], what="EARFCN", text=text),
         band=lte_band(optional_int(values[6], what="band", text=text)),
         tac=optional_hex(values[9], what="TAC", text=text),
@@ -109,6 +132,7 @@ def _nr_sa(values: list[str], text: str) -> VendorFacts:
         access_technology=AccessTechnology.NR5G,
         mcc_mnc=mcc_mnc(values[1], values[2], text=text),
         cell_id=optional_hex(values[3], what="cell id", text=text),
+        pci=optional_int(values[4], what="PCI", text=text),
         tac=optional_hex(values[5], what="TAC", text=text),
         channel=optional_int(values[6], what="ARFCN", text=text),
         band=nr_band(optional_int(values[7], what="band", text=text)),
@@ -119,28 +143,41 @@ def _nr_sa(values: list[str], text: str) -> VendorFacts:
 
 
 def _nr_nsa(values: list[str], text: str) -> VendorFacts:
-    """<mcc>,<mnc>,<pcid>,<rsrp>,<sinr>,<rsrq>,<arfcn>,<band>,<dl_bw>,<scs> (RM5xx EN-DC secondary line)."""
-    if len(values) < 8:
-        raise ParseError(f"+QENG NR5G-NSA answer has {len(values)} values, expected at least 8", text=text)
+    """<mcc>,<mnc>,<pcid>,<rsrp>,<sinr>,<rsrq>[,<arfcn>,<band>,<dl_bw>,<scs>] (RM5xx EN-DC secondary line).
+
+    With the NR leg idle the line stops after <rsrq> and carries -32768 for the signal and 65535 for the PCI
+    ("unknown"), which is not a malformed answer. An NR SINR above 50 is in 1/10 dB (RM500Q 2020 firmware: 180
+    where QMI said 18.5 dB, libqmi PR #2); the RM520N prints dB (18).
+    """
+    if len(values) < 6:
+        raise ParseError(f"+QENG NR5G-NSA answer has {len(values)} values, expected at least 6", text=text)
+    rsrp = _sentinel(optional_int(values[3], what="RSRP", text=text), _NR_NO_SIGNAL)
+    sinr = _sentinel(optional_int(values[4], what="SINR", text=text), _NR_NO_SIGNAL)
+    rsrq = _sentinel(optional_int(values[5], what="RSRQ", text=text), _NR_NO_SIGNAL)
     return VendorFacts(
         access_technology=AccessTechnology.NR5G,
         mcc_mnc=mcc_mnc(values[0], values[1], text=text),
-        rsrp_dbm=_float(optional_int(values[3], what="RSRP", text=text)),
-        sinr_db=_float(optional_int(values[4], what="SINR", text=text)),
-        rsrq_db=_float(optional_int(values[5], what="RSRQ", text=text)),
-        channel=optional_int(values[6], what="ARFCN", text=text),
-        band=nr_band(optional_int(values[7], what="band", text=text)),
+        pci=_sentinel(optional_int(values[2], what="PCI", text=text), _NO_PCI),
+        rsrp_dbm=_float(rsrp),
+        sinr_db=None if sinr is None else (sinr / 10 if abs(sinr) > 50 else float(sinr)),
+        rsrq_db=_float(rsrq),
+        channel=optional_int(values[6], what="ARFCN", text=text) if len(values) > 6 else None,
+        band=nr_band(optional_int(values[7], what="band", text=text)) if len(values) > 7 else None,
     )
+
+
+def _sentinel(value: int | None, unknown: frozenset[int]) -> int | None:
+    return None if value is None or value in unknown else value
 
 
 def _float(value: int | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _rat_facts(rat: str, values: list[str], text: str) -> VendorFacts:
+def _rat_facts(rat: str, values: list[str], text: str, *, sinr_in_db: bool) -> VendorFacts:
     key = rat.upper()
     if key in _LTE_FAMILY:
-        return _lte(values, _LTE_FAMILY[key], text)
+        return _lte(values, _LTE_FAMILY[key], text, sinr_in_db=sinr_in_db)
     if key == "WCDMA":
         return _wcdma(values, text)
     if key == "GSM":
@@ -150,12 +187,13 @@ def _rat_facts(rat: str, values: list[str], text: str) -> VendorFacts:
     raise ParseError(f"+QENG serving cell of unknown technology {rat!r}", text=text)
 
 
-def parse_qeng_servingcell(lines: Sequence[str]) -> VendorFacts:
+def parse_qeng_servingcell(lines: Sequence[str], *, sinr_in_db: bool = False) -> VendorFacts:
     """``AT+QENG="servingcell"`` (QENG application note §2.1.1): one line per RAT, or three lines in EN-DC.
 
     Single line: ``+QENG: "servingcell",<state>,"LTE",<is_tdd>,<mcc>,...``. EN-DC: a bare state line, then
     ``+QENG: "LTE",...`` (the anchor) and ``+QENG: "NR5G-NSA",...``. In EN-DC the signal values are the LTE
     anchor's (it carries registration and control); the NR leg adds the technology and its band.
+    ``sinr_in_db`` is for the EC200 family, whose classic-looking line prints SINR in dB.
     """
     text = "\n".join(lines)
     rows = _qeng_lines(lines)
@@ -164,7 +202,7 @@ def parse_qeng_servingcell(lines: Sequence[str]) -> VendorFacts:
         raise ParseError('expected +QENG: "servingcell",<state> first', text=text)
     registration = _QENG_STATE.get(head[1].upper())
     if len(head) > 2:
-        facts = _rat_facts(head[2], head[3:], text)
+        facts = _rat_facts(head[2], head[3:], text, sinr_in_db=sinr_in_db)
         return _with_registration(facts, registration)
     by_rat = {row[0].upper(): row for row in rows[1:] if row}
     lte_row = by_rat.get("LTE")
@@ -175,13 +213,18 @@ def parse_qeng_servingcell(lines: Sequence[str]) -> VendorFacts:
     if lte_row is None:
         assert nr is not None
         return _with_registration(nr, registration)
-    lte = _lte(lte_row[1:], AccessTechnology.LTE, text)
+    lte = _lte(lte_row[1:], AccessTechnology.LTE, text, sinr_in_db=sinr_in_db)
     if nr is None or nr.band is None:
         return _with_registration(lte, registration)
     return _with_registration(
         replace(lte, access_technology=AccessTechnology.NR5G, band=f"{lte.band}+{nr.band}" if lte.band else nr.band),
         registration,
     )
+
+
+def parse_qeng_servingcell_db(lines: Sequence[str]) -> VendorFacts:
+    """``AT+QENG="servingcell"`` of the EC200 family (EC200T/U/A, EG915U): the classic layout, SINR in dB."""
+    return parse_qeng_servingcell(lines, sinr_in_db=True)
 
 
 def _with_registration(facts: VendorFacts, registration: RegistrationState | None) -> VendorFacts:
@@ -316,6 +359,24 @@ def parse_qgdcnt(lines: Sequence[str]) -> VendorFacts:
 
 QENG_SERVINGCELL = Command('AT+QENG="servingcell"', timeout=3.0, expect_prefix="+QENG:", multiline=True)
 
+
+def _queries(qeng: FactsParser) -> tuple[VendorQuery, ...]:
+    return (
+        VendorQuery(QENG_SERVINGCELL, qeng),
+        # Firmware without +QENG (or a QENG in SEARCH) leaves these to fill in; after a full QENG they add nothing.
+        VendorQuery(
+            Command("AT+QCSQ", expect_prefix="+QCSQ:"),
+            parse_qcsq,
+            fills=frozenset({"access_technology", "rssi_dbm", "rsrp_dbm", "rsrq_db", "sinr_db"}),
+        ),
+        VendorQuery(
+            Command("AT+QNWINFO", expect_prefix="+QNWINFO:"),
+            parse_qnwinfo,
+            fills=frozenset({"access_technology", "mcc_mnc", "band", "channel"}),
+        ),
+    )
+
+
 DIALECT = Dialect(
     name="quectel",
     display_name="Quectel",
@@ -335,20 +396,10 @@ DIALECT = Dialect(
         "+QCSQ:",
     ),
     iccid_commands=(Command("AT+QCCID", expect_prefix="+QCCID:"),),
-    queries=(
-        VendorQuery(QENG_SERVINGCELL, parse_qeng_servingcell),
-        # Firmware without +QENG (or a QENG in SEARCH) leaves these to fill in; after a full QENG they add nothing.
-        VendorQuery(
-            Command("AT+QCSQ", expect_prefix="+QCSQ:"),
-            parse_qcsq,
-            fills=frozenset({"access_technology", "rssi_dbm", "rsrp_dbm", "rsrq_db", "sinr_db"}),
-        ),
-        VendorQuery(
-            Command("AT+QNWINFO", expect_prefix="+QNWINFO:"),
-            parse_qnwinfo,
-            fills=frozenset({"access_technology", "mcc_mnc", "band", "channel"}),
-        ),
-    ),
+    queries=_queries(parse_qeng_servingcell),
+    # The EC200 family (Unisoc/ASR Cat.1/Cat.4; EG915U shares the EC200U's firmware) prints the classic layout with
+    # SINR in dB.
+    model_queries=(ModelQueries(("ec200", "eg915"), _queries(parse_qeng_servingcell_db)),),
     counters=VendorQuery(Command("AT+QGDCNT?", expect_prefix="+QGDCNT:"), parse_qgdcnt),
     # RDY is printed once the UART is up after power-on or reset; POWERED DOWN is the way down, not a boot.
     boot_urcs=("RDY",),

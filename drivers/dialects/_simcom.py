@@ -12,7 +12,7 @@ from ..errors import ParseError
 from ..models import AccessTechnology, VendorFacts
 from ..parsers._fields import split_fields, strip_prefix
 from ._dialect import Dialect, VendorQuery
-from ._generic import lte_band, mcc_mnc, nr_band, optional_hex, optional_int
+from ._generic import lte_band, mcc_mnc, nr_band, optional_hex, optional_int, scaled
 
 __all__ = ["DIALECT", "parse_cnsmod", "parse_cpsi"]
 
@@ -45,17 +45,28 @@ def _tenths(value: int | None, *, tenths: bool) -> float | None:
     return round(value / 10, 1) if tenths else float(value)
 
 
+_INDEX_UNKNOWN = frozenset({255})
+
+
 def _cpsi_lte(mode: str, fields: list[str], text: str) -> VendorFacts:
-    """<mode>,<op>,<mcc>-<mnc>,<tac>,<scellid>,<pcellid>,<band>,<earfcn>,<dlbw>,<ulbw>,<rsrq>,<rsrp>,<rssi>,<rssnr>."""
+    """<mode>,<op>,<mcc>-<mnc>,<tac>,<scellid>,<pcellid>,<band>,<earfcn>,<dlbw>,<ulbw>,<rsrq>,<rsrp>,<rssi>,<rssnr>.
+
+    Three unit forms exist, told apart by the numbers themselves:
+
+    * tenths (SIM7500/SIM7600, SIM7906): ``-94,-850,-545,15`` is -9.4 dB, -85.0 / -54.5 dBm; an RSRP below -200 can
+      only be tenths. SINR = 2·<RSSNR> − 20 (SIM7500/SIM7600 manual: "the range of SINR is -20 to 30").
+    * whole units (SIM7000): ``-16,-113,-83,10``; SINR as above.
+    * 27.007-style indices (A76xx Cat.1, SIM7070/SIM7080): ``16,59,61,9``, RSRQ 0–34 and RSRP 0–97 as in +CESQ
+      (27.007 §8.69; 255 = unknown), read like :func:`~drivers.parsers.parse_cesq` (upper bin edge). A non-negative
+      RSRP is an index: no LTE cell is heard at 0 dBm or more. The RSSI index has no documented scale, so it is not
+      taken; the SINR is in dB (a 28 seen in this form would be 36 dB as 2·x − 20, beyond the -20..30 range).
+    """
     if len(fields) < 14:
         raise ParseError(f"+CPSI LTE answer has {len(fields)} fields, expected 14", text=text)
     rsrq = optional_int(fields[10], what="RSRQ", text=text)
     rsrp = optional_int(fields[11], what="RSRP", text=text)
     rssi = optional_int(fields[12], what="RSSI", text=text)
     rssnr = optional_int(fields[13], what="RSSNR", text=text)
-    # SIM7500/7600 print RSRQ/RSRP/RSSI in tenths (-94,-850,-545 = -9.4 dB, -85.0/-54.5 dBm); SIM7000-class
-    # firmware prints whole units. An RSRP below -200 can only be tenths, so it decides for the whole line.
-    tenths = rsrp is not None and rsrp < -200
     mode_upper = mode.upper()
     if "NB" in mode_upper:
         technology = AccessTechnology.NB_IOT
@@ -63,18 +74,31 @@ def _cpsi_lte(mode: str, fields: list[str], text: str) -> VendorFacts:
         technology = AccessTechnology.LTE_M
     else:
         technology = AccessTechnology.LTE
+    if rsrp is not None and rsrp >= 0:
+        if not (rsrp <= 97 or rsrp == 255) or (rsrq is not None and not (0 <= rsrq <= 34 or rsrq == 255)):
+            raise ParseError("+CPSI index form: RSRP must be 0..97 and RSRQ 0..34 (255 unknown)", text=text)
+        rsrp_dbm = scaled(rsrp, scale=1.0, offset=-140.0, unknown=_INDEX_UNKNOWN)
+        rsrq_db = scaled(rsrq, scale=0.5, offset=-19.5, unknown=_INDEX_UNKNOWN)
+        rssi_dbm = None
+        sinr_db = None if rssnr is None or rssnr == 255 else float(rssnr)
+    else:
+        tenths = rsrp is not None and rsrp < -200
+        rsrp_dbm = _tenths(rsrp, tenths=tenths)
+        rsrq_db = _tenths(rsrq, tenths=tenths)
+        rssi_dbm = _tenths(rssi, tenths=tenths)
+        sinr_db = None if rssnr is None else float(2 * rssnr - 20)
     return VendorFacts(
         access_technology=technology,
         mcc_mnc=_plmn(fields[2], text),
         tac=optional_hex(fields[3], what="TAC", text=text),
         cell_id=optional_int(fields[4], what="cell id", text=text),
+        pci=optional_int(fields[5], what="PCI", text=text),
         band=lte_band(_band_number(fields[6], "BAND")),
         channel=optional_int(fields[7], what="EARFCN", text=text),
-        rsrq_db=_tenths(rsrq, tenths=tenths),
-        rsrp_dbm=_tenths(rsrp, tenths=tenths),
-        rssi_dbm=_tenths(rssi, tenths=tenths),
-        # Manual: "SINR = 2 * <RSSNR> - 20; the range of SINR is -20 to 30".
-        sinr_db=None if rssnr is None else float(2 * rssnr - 20),
+        rsrq_db=rsrq_db,
+        rsrp_dbm=rsrp_dbm,
+        rssi_dbm=rssi_dbm,
+        sinr_db=sinr_db,
     )
 
 

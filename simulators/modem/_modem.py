@@ -688,9 +688,9 @@ class Modem:
     # -- Quectel (EC2x AT Commands Manual) ---------------------------------------------------------------------
 
     def _qeng(self, form: Form, args: tuple[str, ...]) -> list[str]:
-        # EC2x manual, AT+QENG="servingcell", LTE mode: "servingcell",<state>,"LTE",<is_tdd>,<MCC>,<MNC>,<cellID>,
-        # <PCID>,<earfcn>,<freq_band_ind>,<UL_bandwidth>,<DL_bandwidth>,<TAC>,<RSRP>,<RSRQ>,<RSSI>,<SINR>,<CQI>,
-        # <tx_power>,<srxlev>
+        # The classic single-line LTE form of the EC2x/EG9x (15 values after "LTE", ending <sinr>,<srxlev>) with
+        # <sinr> as 2·x − 20 dB, the form of an EP06-E/EG25-G capture (tests/data/at_vectors_field.json); the
+        # RM5xx/EC200 variants are in _qeng_rm5xx / _qeng_ec200.
         if form is Form.TEST:
             return ['+QENG: "servingcell"', '+QENG: "neighbourcell"']
         if form is not Form.SET or not args:
@@ -703,11 +703,23 @@ class Modem:
             return ['+QENG: "servingcell","SEARCH"']
         state = "LIMSRV" if stat is RegStat.DENIED else "NOCONN"
         net = self.network
-        return [
-            f'+QENG: "servingcell","{state}","LTE","FDD",{net.mcc},{net.mnc},{net.cell_id:X},{net.pci},{net.earfcn},'
-            f"{net.band},{net.bandwidth_code},{net.bandwidth_code},{net.tac:X},{signal.rsrp_dbm},{signal.rsrq_db},"
-            f"{signal.rssi_dbm},{signal.sinr_db},0,-,{signal.rsrp_dbm + 140}"
-        ]
+        head = (
+            f"{net.mcc},{net.mnc},{net.cell_id:X},{net.pci},{net.earfcn},{net.band},{net.bandwidth_code},"
+            f"{net.bandwidth_code},{net.tac:X},{signal.rsrp_dbm},{signal.rsrq_db},{signal.rssi_dbm}"
+        )
+        srxlev = signal.rsrp_dbm + 140
+        if self.profile.qeng_form == "rm5xx":
+            # RM500Q EN-DC: a bare state line, the LTE anchor (SINR 2·x − 20 as the RM500Q capture of libqmi PR #2),
+            # then the NR leg; idle NR leg as in the issue 12 field report (-32768 = unknown, 65535 = no PCI).
+            return [
+                f'+QENG: "servingcell","{state}"',
+                f'+QENG: "LTE","FDD",{head},{(signal.sinr_db + 20) // 2},-',
+                f'+QENG: "NR5G-NSA",{net.mcc},{net.mnc},65535,-32768,-32768,-32768',
+            ]
+        if self.profile.qeng_form == "ec200":
+            # EC200 family: the classic layout with SINR in dB (EC200T capture, luci-app-3ginfo-lite #43).
+            return [f'+QENG: "servingcell","{state}","LTE","FDD",{head},{signal.sinr_db},{srxlev}']
+        return [f'+QENG: "servingcell","{state}","LTE","FDD",{head},{(signal.sinr_db + 20) // 2},{srxlev}']
 
     def _qcsq(self, form: Form, args: tuple[str, ...]) -> list[str]:
         # EC2x manual: +QCSQ: "LTE",<lte_rssi>,<lte_rsrp>,<lte_sinr>,<lte_rsrq>; SINR in 1/5 dB from -20 dB
@@ -748,7 +760,9 @@ class Modem:
 
     def _cpsi(self, form: Form, args: tuple[str, ...]) -> list[str]:
         # SIM7600 manual, LTE: +CPSI: <System Mode>,<Operation Mode>,<MCC>-<MNC>,<TAC>,<SCellID>,<PCellID>,
-        # <Frequency Band>,<earfcn>,<dlbw>,<ulbw>,<RSRQ>,<RSRP>,<RSSI>,<RSSNR>; RSRQ/RSRP/RSSI in 1/10 dB
+        # <Frequency Band>,<earfcn>,<dlbw>,<ulbw>,<RSRQ>,<RSRP>,<RSSI>,<RSSNR>; RSRQ/RSRP/RSSI in 1/10 dB and
+        # SINR = 2·<RSSNR> − 20. A76xx/SIM7080 print 27.007 indices instead (RSRQ 0–34, RSRP 0–97; SINR in dB), as
+        # in the SIM7080 and A76xx captures of tests/data/at_vectors_field.json; 255 where the RSSI is not given.
         if form is Form.TEST:
             return ["+CPSI: (0-255)"]
         if form is Form.SET:
@@ -759,10 +773,17 @@ class Modem:
         if signal is None or not self.registered():
             return ["+CPSI: NO SERVICE,Online"]
         net = self.network
+        cell = (
+            f"{net.mcc}-{net.mnc},0x{net.tac:04X},{net.cell_id},{net.pci},EUTRAN-BAND{net.band},{net.earfcn},"
+            f"{net.bandwidth_code},{net.bandwidth_code}"
+        )
+        if self.profile.cpsi_form == "index":
+            rsrq = max(0, min(34, int((signal.rsrq_db + 19.5) * 2)))
+            rsrp = max(0, min(97, signal.rsrp_dbm + 140))
+            return [f"+CPSI: LTE,Online,{cell},{rsrq},{rsrp},255,{signal.sinr_db}"]
         return [
-            f"+CPSI: LTE,Online,{net.mcc}-{net.mnc},0x{net.tac:04X},{net.cell_id},{net.pci},EUTRAN-BAND{net.band},"
-            f"{net.earfcn},{net.bandwidth_code},{net.bandwidth_code},{signal.rsrq_db * 10},{signal.rsrp_dbm * 10},"
-            f"{signal.rssi_dbm * 10},{signal.sinr_db}"
+            f"+CPSI: LTE,Online,{cell},{signal.rsrq_db * 10},{signal.rsrp_dbm * 10},{signal.rssi_dbm * 10},"
+            f"{(signal.sinr_db + 20) // 2}"
         ]
 
     def _cnsmod(self, form: Form, args: tuple[str, ...]) -> list[str]:
@@ -788,8 +809,8 @@ class Modem:
         return [f"^ICCID: {swap_nibbles(self.profile.sim.iccid)}"]
 
     def _hcsq(self, form: Form, args: tuple[str, ...]) -> list[str]:
-        # ^HCSQ: "LTE",<rssi>,<rsrp>,<sinr>,<rsrq>; rssi n: -121+n dBm, rsrp n: -141+n dBm,
-        # sinr n: -20.2+n/5 dB, rsrq n: -20+n/2 dB
+        # ^HCSQ: "LTE",<rssi>,<rsrp>,<sinr>,<rsrq> (ME909s spec): rssi -120+n dBm, rsrp -140+n dBm,
+        # sinr -20+n/5 dB, rsrq -19.5+n/2 dB, each the upper edge of its step, as drivers/dialects/_huawei.py reads them
         if form is Form.TEST:
             return ['^HCSQ: "NOSERVICE","GSM","WCDMA","LTE"']
         if form is not Form.READ:
@@ -797,10 +818,10 @@ class Modem:
         signal = self.signal()
         if signal is None or self.registration() in (RegStat.NOT_SEARCHING, RegStat.SEARCHING):
             return ['^HCSQ: "NOSERVICE"']
-        rssi = signal.rssi_dbm + 121
-        rsrp = signal.rsrp_dbm + 141
-        sinr = (signal.sinr_db + 20) * 5 + 1
-        rsrq = (signal.rsrq_db + 20) * 2
+        rssi = signal.rssi_dbm + 120
+        rsrp = signal.rsrp_dbm + 140
+        sinr = (signal.sinr_db + 20) * 5
+        rsrq = int((signal.rsrq_db + 19.5) * 2)
         return [f'^HCSQ: "LTE",{rssi},{rsrp},{sinr},{rsrq}']
 
     def _sysinfoex(self, form: Form, args: tuple[str, ...]) -> list[str]:

@@ -56,7 +56,7 @@ class Signal:
     rssi_dbm: int = -65
     rsrp_dbm: int = -95
     rsrq_db: int = -10
-    sinr_db: int = 15
+    sinr_db: int = 14  # even, so the 2·x − 20 forms (QENG classic, CPSI RSSNR) carry it exactly
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,8 @@ class Profile:
     vendor_commands: frozenset[str] = field(default_factory=frozenset)
     storm_urcs: tuple[str, ...] = ()  # vendor URCs mixed into the urc_storm scenario
     supports_5g: bool = False
+    qeng_form: str = "classic"  # Quectel +QENG="servingcell": "classic" (EC2x), "ec200" (SINR in dB), "rm5xx"
+    cpsi_form: str = "tenths"  # SIMCom +CPSI?: "tenths" (SIM7500/7600) or "index" (A76xx, SIM7080)
 
 
 _QUECTEL_IMEI = imei("86767304123456")

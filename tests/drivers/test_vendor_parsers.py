@@ -18,7 +18,13 @@ from drivers.dialects import FIBOCOM, HUAWEI, LUAT, QUECTEL, SIMCOM, UBLOX, Dial
 from drivers.dialects._fibocom import parse_xcesq
 from drivers.dialects._huawei import parse_dsflowqry, parse_hcsq, parse_sysinfoex
 from drivers.dialects._luat import parse_cced, parse_datainfo, parse_sysinfo
-from drivers.dialects._quectel import parse_qcsq, parse_qeng_servingcell, parse_qgdcnt, parse_qnwinfo
+from drivers.dialects._quectel import (
+    parse_qcsq,
+    parse_qeng_servingcell,
+    parse_qeng_servingcell_db,
+    parse_qgdcnt,
+    parse_qnwinfo,
+)
 from drivers.dialects._simcom import parse_cnsmod, parse_cpsi
 from drivers.dialects._ublox import parse_ugcntrd
 from drivers.errors import ParseError
@@ -33,6 +39,11 @@ VECTORS: dict[str, dict[str, Any]] = {
     for v in json.loads((Path(__file__).parent.parent / "data" / "at_vectors_vendor.json").read_text("utf-8"))[
         "vectors"
     ]
+}
+
+FIELD: dict[str, dict[str, Any]] = {
+    v["id"]: v
+    for v in json.loads((Path(__file__).parent.parent / "data" / "at_vectors_field.json").read_text("utf-8"))["vectors"]
 }
 
 
@@ -65,6 +76,7 @@ CASES = [
             access_technology=T.LTE,
             mcc_mnc="22201",
             cell_id=0x4940206,
+            pci=427,
             channel=1350,
             band="B3",
             tac=0xBFF,
@@ -84,6 +96,7 @@ CASES = [
             access_technology=T.LTE,
             mcc_mnc="22201",
             cell_id=0x328261F,
+            pci=280,
             channel=275,
             band="B1",
             tac=0xBE3,
@@ -103,6 +116,7 @@ CASES = [
             access_technology=T.NR5G,
             mcc_mnc="22201",
             cell_id=0x328261F,
+            pci=280,
             channel=275,
             band="B1+n78",
             tac=0xBE3,
@@ -122,6 +136,7 @@ CASES = [
             access_technology=T.LTE,
             mcc_mnc="21670",
             cell_id=0x127328,
+            pci=189,
             channel=476,
             band="B1",
             tac=0xD17,
@@ -136,40 +151,104 @@ CASES = [
         QUECTEL,
         'AT+QENG="servingcell"',
         parse_qeng_servingcell,
-        '+QENG: "servingcell","CONNECT","LTE","FDD",460,00,5F1EA15,12,100,1,5,5,DE10,-100,-8,-74,150,44',
+        FIELD["ep06e-qeng-lte-classic"]["response"],
         VendorFacts(
             access_technology=T.LTE,
-            mcc_mnc="46000",
-            cell_id=0x5F1EA15,
-            channel=100,
-            band="B1",
-            tac=0xDE10,
-            rsrp_dbm=-100.0,
-            rsrq_db=-8.0,
-            rssi_dbm=-74.0,
-            sinr_db=10.0,
+            mcc_mnc="22288",
+            cell_id=0x4CAA71F,
+            pci=28,
+            channel=1500,
+            band="B3",
+            tac=0x77B8,
+            rsrp_dbm=-84.0,
+            rsrq_db=-9.0,
+            rssi_dbm=-56.0,
+            sinr_db=22.0,
         ),
-        id="syntax:QENG note 2.1.1 classic EC2x LTE form, SINR in 1/5 dB from -20",
+        id="field:ep06e-qeng-lte-classic (SINR 2x-20)",
     ),
     pytest.param(
         QUECTEL,
         'AT+QENG="servingcell"',
         parse_qeng_servingcell,
-        '+QENG: "servingcell","LIMSRV","CAT-M","FDD",262,01,1A2D003,312,6300,20,3,3,B2F3,-97,-11,-69,140,30',
+        FIELD["eg25g-qeng-lte-classic"]["response"],
         VendorFacts(
-            access_technology=T.LTE_M,
-            registration=R.EMERGENCY_ONLY,
-            mcc_mnc="26201",
-            cell_id=0x1A2D003,
+            access_technology=T.LTE,
+            mcc_mnc="21401",
+            cell_id=0x7676A09,
+            pci=188,
             channel=6300,
             band="B20",
-            tac=0xB2F3,
-            rsrp_dbm=-97.0,
-            rsrq_db=-11.0,
-            rssi_dbm=-69.0,
-            sinr_db=8.0,
+            tac=0x603,
+            rsrp_dbm=-104.0,
+            rsrq_db=-9.0,
+            rssi_dbm=-78.0,
+            sinr_db=2.0,
         ),
-        id="syntax:BG96 AT manual QENG CAT-M form",
+        id="field:eg25g-qeng-lte-classic (SINR 2x-20)",
+    ),
+    pytest.param(
+        QUECTEL,
+        'AT+QENG="servingcell"',
+        parse_qeng_servingcell,
+        FIELD["rm500q-qeng-endc-qmi"]["response"],
+        VendorFacts(
+            access_technology=T.LTE,
+            mcc_mnc="00101",
+            cell_id=0x1A2D001,
+            pci=1,
+            channel=1575,
+            band="B3",
+            tac=0x1,
+            rsrp_dbm=-70.0,
+            rsrq_db=-9.0,
+            rssi_dbm=-46.0,
+            sinr_db=30.0,
+        ),
+        id="field:rm500q-qeng-endc-qmi (anchor SINR 30 dB as QMI said; NR line without band)",
+    ),
+    pytest.param(
+        QUECTEL,
+        'AT+QENG="servingcell"',
+        parse_qeng_servingcell,
+        '+QENG: "servingcell","NOCONN"\r\n'
+        + VECTORS["vjt-qeng-servingcell-endc"]["response"].split("\n")[1]
+        + "\r\n"
+        + FIELD["rm5xx-qeng-endc-nr-idle"]["response"],
+        VendorFacts(
+            access_technology=T.LTE,
+            mcc_mnc="22201",
+            cell_id=0x328261F,
+            pci=280,
+            channel=275,
+            band="B1",
+            tac=0xBE3,
+            rsrp_dbm=-99.0,
+            rsrq_db=-14.0,
+            rssi_dbm=-66.0,
+            sinr_db=7.0,
+        ),
+        id="field:rm5xx-qeng-endc-nr-idle after the vjt RM520N anchor line (the anchor is kept)",
+    ),
+    pytest.param(
+        QUECTEL,
+        'AT+QENG="servingcell"',
+        parse_qeng_servingcell_db,
+        FIELD["ec200t-qeng-lte-db"]["response"],
+        VendorFacts(
+            access_technology=T.LTE,
+            mcc_mnc="12301",
+            cell_id=0x43300C,
+            pci=348,
+            channel=1802,
+            band="B3",
+            tac=0x5443,
+            rsrp_dbm=-87.0,
+            rsrq_db=-16.0,
+            rssi_dbm=-69.0,
+            sinr_db=5.0,
+        ),
+        id="field:ec200t-qeng-lte-db (EC200 family: SINR in dB)",
     ),
     pytest.param(
         QUECTEL,
@@ -204,6 +283,7 @@ CASES = [
             access_technology=T.NR5G,
             mcc_mnc="46000",
             cell_id=0x1A2B3C4D5,
+            pci=100,
             tac=0x6F4700,
             channel=504990,
             band="n41",
@@ -426,6 +506,7 @@ CASES = [
             mcc_mnc="46011",
             tac=0x5A1E,
             cell_id=187214615,
+            pci=232,
             band="B3",
             channel=100,
             rsrq_db=-9.4,
@@ -445,6 +526,7 @@ CASES = [
             mcc_mnc="40445",
             tac=0x21F9,
             cell_id=322642,
+            pci=453,
             band="B40",
             channel=39275,
             rsrq_db=-16.8,
@@ -458,20 +540,79 @@ CASES = [
         SIMCOM,
         "AT+CPSI?",
         parse_cpsi,
-        "+CPSI: LTE CAT-M1,Online,460-00,0x1816,27447553,156,EUTRAN-BAND8,3734,5,5,-9,-89,-62,16",
+        FIELD["sim7906-cpsi-lte-tenths"]["response"],
+        VendorFacts(
+            access_technology=T.LTE,
+            mcc_mnc="25002",
+            tac=0x0EF8,
+            cell_id=22060,
+            pci=58,
+            band="B3",
+            channel=1725,
+            rsrq_db=-10.8,
+            rsrp_dbm=-88.9,
+            rssi_dbm=-61.4,
+            sinr_db=18.0,
+        ),
+        id="field:sim7906-cpsi-lte-tenths",
+    ),
+    pytest.param(
+        SIMCOM,
+        "AT+CPSI?",
+        parse_cpsi,
+        FIELD["sim7000g-cpsi-catm-whole"]["response"],
         VendorFacts(
             access_technology=T.LTE_M,
-            mcc_mnc="46000",
-            tac=0x1816,
-            cell_id=27447553,
-            band="B8",
-            channel=3734,
-            rsrq_db=-9.0,
-            rsrp_dbm=-89.0,
-            rssi_dbm=-62.0,
-            sinr_db=12.0,
+            mcc_mnc="310410",
+            tac=0x9709,
+            cell_id=111159055,
+            pci=393,
+            band="B12",
+            channel=5110,
+            rsrq_db=-16.0,
+            rsrp_dbm=-113.0,
+            rssi_dbm=-83.0,
+            sinr_db=0.0,
         ),
-        id="syntax:SIM7000 series AT manual AT+CPSI CAT-M1 form (whole units)",
+        id="field:sim7000g-cpsi-catm-whole (whole units)",
+    ),
+    pytest.param(
+        SIMCOM,
+        "AT+CPSI?",
+        parse_cpsi,
+        FIELD["sim7080-cpsi-lte-index"]["response"],
+        VendorFacts(
+            access_technology=T.LTE,
+            mcc_mnc="46001",
+            tac=0x254F,
+            cell_id=102117378,
+            pci=85,
+            band="B3",
+            channel=1650,
+            rsrq_db=-11.5,
+            rsrp_dbm=-81.0,
+            sinr_db=9.0,
+        ),
+        id="field:sim7080-cpsi-lte-index (27.007 indices)",
+    ),
+    pytest.param(
+        SIMCOM,
+        "AT+CPSI?",
+        parse_cpsi,
+        FIELD["a76xx-cpsi-lte-index-cmcc"]["response"],
+        VendorFacts(
+            access_technology=T.LTE,
+            mcc_mnc="46000",
+            tac=0x247C,
+            cell_id=225360194,
+            pci=5,
+            band="B40",
+            channel=38950,
+            rsrq_db=-4.5,
+            rsrp_dbm=-72.0,
+            sinr_db=28.0,
+        ),
+        id="field:a76xx-cpsi-lte-index-cmcc (27.007 indices)",
     ),
     pytest.param(
         SIMCOM,
@@ -691,6 +832,9 @@ BAD = [
         parse_cpsi, ["+CPSI: LTE,Online,46011,0x5A1E,1,2,EUTRAN-BAND3,100,5,5,-94,-850,-545,15"], id="cpsi-plmn"
     ),
     pytest.param(parse_cpsi, ["+CPSI: CDMA,Online,1,2,3"], id="cpsi-cdma"),
+    pytest.param(
+        parse_cpsi, ["+CPSI: LTE,Online,460-01,0x254F,1,85,EUTRAN-BAND3,1650,5,0,16,120,61,9"], id="cpsi-index-rsrp-98+"
+    ),
     pytest.param(parse_cnsmod, ["+CNSMOD: 8"], id="cnsmod-one-field"),
     pytest.param(parse_cced, ["+CCED:LTE neighbor cell:460,00,38950,140541985,57,24,6334,36,351"], id="cced-neighbour"),
     pytest.param(parse_cced, ["+CCED:LTE current cell:460,00,1"], id="cced-short"),
@@ -707,6 +851,26 @@ def test_malformed_answers_raise_parse_error_naming_the_problem(parse: Parser, l
     with pytest.raises(ParseError) as info:
         parse(lines)
     assert info.value.message
+
+
+def test_cpsi_index_form_is_not_dbm() -> None:
+    """An A7670C in weak coverage: index 12 is -128 dBm (it read as +12 dBm, 5 bars, before); 255 is unknown."""
+    from drivers.models import SignalInfo
+    from drivers.modem import signal_bars
+
+    line = FIELD["sim7080-cpsi-lte-index"]["response"].replace(",16,59,61,9", ",3,12,255,255")
+    facts = parse_cpsi([line])
+    assert (facts.rsrp_dbm, facts.rsrq_db, facts.rssi_dbm, facts.sinr_db) == (-128.0, -18.0, None, None)
+    assert signal_bars(SignalInfo(rsrp_dbm=facts.rsrp_dbm), T.LTE) == 0
+
+
+def test_quectel_ec200_family_reads_sinr_in_db_and_others_2x_minus_20() -> None:
+    line = [FIELD["ec200t-qeng-lte-db"]["response"]]
+    ec200 = QUECTEL.queries_for("EC200U")[0]
+    ec25 = QUECTEL.queries_for("EC25")[0]
+    assert ec200.command == ec25.command
+    assert (ec200.parse(line).sinr_db, ec25.parse(line).sinr_db) == (5.0, -10.0)
+    assert QUECTEL.queries_for(None) == QUECTEL.queries
 
 
 def test_cpsi_decides_tenths_from_rsrp() -> None:
