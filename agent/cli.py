@@ -28,7 +28,7 @@ from drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, 
 
 from . import commands
 from ._context import EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context, ModemOpener, open_local_modem
-from .daemon._control import DEFAULT_SOCKET, FORWARDED, ForwardFailed, forward
+from .daemon._control import DEFAULT_SOCKET, FORWARDED, ForwardFailed, OtherPort, forward
 from .i18n import detect_language, port_error_text, t
 
 __all__ = ["build_parser", "main"]
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--socket",
         default=os.environ.get("IOTCARD_SOCKET", str(DEFAULT_SOCKET)),
         help="the running agent's control socket; info, diag, probe, usage, at and status run through it when it "
-        "answers, since the agent owns the modem port (default: $IOTCARD_SOCKET or %(default)s)",
+        "answers, since the agent owns the modem port; a --port naming another modem is opened here "
+        "(default: $IOTCARD_SOCKET or %(default)s)",
     )
     parser.add_argument("--direct", action="store_true", help="never use the agent's socket; open the port here")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -76,8 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Forwarded commands whose --port names a modem's AT port (probe's --port is a TCP port).
+_MODEM_PORT_COMMANDS = frozenset({"info", "at", "diag", "usage"})
+
+
+def _named_modem_port(args: argparse.Namespace) -> str | None:
+    """The modem port the command names (--port, or $IOTCARD_PORT through its default), resolved from here."""
+    port = getattr(args, "port", None) if args.command in _MODEM_PORT_COMMANDS else None
+    return os.path.realpath(port) if isinstance(port, str) and port else None
+
+
 def _forward(args: argparse.Namespace, argv: Sequence[str], lang: str, out: TextIO, err: TextIO) -> int | None:
-    """Run the command in the daemon when one listens on the control socket; None to run it here."""
+    """Run the command in the daemon when one listens on the control socket; None to run it here.
+
+    A command that names a modem port other than the daemon's runs here: the daemon answers only for its own."""
     path = Path(args.socket)
     if not path.exists():
         return None
@@ -86,7 +99,12 @@ def _forward(args: argparse.Namespace, argv: Sequence[str], lang: str, out: Text
         return None
     isatty = getattr(out, "isatty", None)
     try:
-        status, text, errors = forward(path, argv[position:], lang, bool(isatty and isatty()))
+        status, text, errors = forward(
+            path, argv[position:], lang, bool(isatty and isatty()), port=_named_modem_port(args)
+        )
+    except OtherPort as exc:
+        log.debug("the agent owns %s, not %s: opening the port here", exc.agent_port, args.port)
+        return None
     except ForwardFailed:
         return None
     except PermissionError:

@@ -34,6 +34,7 @@ _ZH: dict[str, str] = {
     "SINR": "SINR",
     "Bars": "信号格数",
     "Dialect": "指令方言",
+    "Port": "串口",
     "Commands": "指令数",
     "Notes": "备注",
     "Usage this cycle": "本周期用量",

@@ -187,6 +187,7 @@ def _facts_block(snapshot: ModemSnapshot | None, usage_doc: dict[str, Any] | Non
         registration = t(net.registration.value, lang) if net.registration else "-"
         technology = net.access_technology.value if net.access_technology else ""
         rows += [
+            (t("Port", lang), snapshot.port or "-"),
             ("ICCID", sim.iccid or "-"),
             ("IMEI", ident.imei or "-"),
             (t("Carrier", lang), sim.carrier.value if sim.carrier else "-"),

@@ -153,6 +153,8 @@ def render_info(snapshot: ModemSnapshot, lang: str, duration_ms: int) -> str:
     lines.append(
         f"{t('Dialect', lang)}: {snapshot.dialect}  {t('Commands', lang)}: {snapshot.commands_sent}  {duration_ms} ms"
     )
+    if snapshot.port:
+        lines.append(f"{t('Port', lang)}: {snapshot.port}")
     for problem in snapshot.problems:
         lines.append(f"  ! {problem}")
     return "\n".join(lines) + "\n"
@@ -181,6 +183,7 @@ def run_at(args: argparse.Namespace, ctx: Context) -> int:
                     "final": exc.error_text,
                     "ok": False,
                     "error_code": exc.error_code,
+                    "port": args.port,
                 }
                 out.write(json.dumps(doc) + "\n")
             else:
@@ -188,7 +191,9 @@ def run_at(args: argparse.Namespace, ctx: Context) -> int:
                 out.write(exc.error_text + "\n")
             return EXIT_FAIL
     if args.json:
-        out.write(json.dumps({"command": line, "lines": list(lines), "final": "OK", "ok": True}) + "\n")
+        out.write(
+            json.dumps({"command": line, "lines": list(lines), "final": "OK", "ok": True, "port": args.port}) + "\n"
+        )
     else:
         out.writelines(text + "\n" for text in lines)
         out.write("OK\n")

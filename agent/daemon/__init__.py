@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._control import DEFAULT_SOCKET, FORWARDED, ControlServer, ForwardFailed, forward
+from ._control import DEFAULT_SOCKET, FORWARDED, ControlServer, ForwardFailed, OtherPort, forward, same_port
 from ._notify import Notifier
 from ._worker import ModemWorker, WorkerModem
 
@@ -13,6 +13,8 @@ __all__ = [
     "ForwardFailed",
     "ModemWorker",
     "Notifier",
+    "OtherPort",
     "WorkerModem",
     "forward",
+    "same_port",
 ]

@@ -30,6 +30,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from agent._context import EXIT_USAGE, Context
 from agent.config import AgentConfig
 from agent.contract import EventName, IdentityDevice, Priority, UsageReport
 from agent.diagnosis import Diagnosis, DiagnosisFacts, PlanFact, diagnose, directed_facts, plan_fact
@@ -57,7 +58,7 @@ from drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, 
 from drivers.models import ModemSnapshot
 from drivers.modem import Modem
 
-from ._control import ControlServer
+from ._control import ControlServer, OtherPort, same_port
 from ._mapping import diagnosis_findings, directed_results, plan_flags, usage_report
 from ._notify import Notifier
 from ._owned import Owned
@@ -586,8 +587,22 @@ class Agent:
 
     # -- control socket and status ---------------------------------------------------------------------------------
 
-    def _handle_cli(self, argv: Sequence[str], lang: str, tty: bool) -> tuple[int, str, str]:
+    def _handle_cli(self, argv: Sequence[str], lang: str, tty: bool, port: str | None = None) -> tuple[int, str, str]:
+        """Run a CLI command here, on the modem this agent owns; OtherPort for a command about another modem."""
         from agent.cli import main
+
+        own_port = self.worker.port
+        if port is not None and not same_port(port, own_port):
+            if list(argv[:2]) == ["usage", "sample"]:
+                return self._refuse_foreign_sample(port, lang, "--json" in argv)
+            raise OtherPort(own_port)
+
+        def open_modem(named: str, baud: int) -> WorkerModem:
+            # The CLI checked the port it resolved (`port`); a port the command found itself (diag's --config, a
+            # client that sends none) is checked here: never answer with this modem's facts for another one.
+            if port is None and not same_port(named, own_port):
+                raise OtherPort(own_port)
+            return WorkerModem(self.worker)
 
         if list(argv[:2]) == ["usage", "sample"]:
             # The agent samples itself; a second sampler beside it would count the same bytes twice. Sample now
@@ -600,7 +615,7 @@ class Agent:
             ["--lang", lang, *argv],
             stdout=out,
             stderr=err,
-            open_modem=lambda port, baud: WorkerModem(self.worker),
+            open_modem=open_modem,
             agent_status=self.status,
             forwarding=False,
         )
@@ -612,13 +627,27 @@ class Agent:
         depth = 2 if argv[:1] == ["usage"] else 1
         head, rest = argv[:depth], argv[depth:]
         extra: list[str] = []
-        if argv[0] in ("info", "at", "diag") and "--port" not in rest:
+        # diag with the user's own --config takes that config's port, like it does without the agent.
+        own_port_default = argv[0] in ("info", "at") or (argv[0] == "diag" and "--config" not in rest)
+        if own_port_default and "--port" not in rest:
             extra += ["--port", self.worker.port]
         if argv[0] in ("diag", "probe", "usage", "status") and "--config" not in rest and self.config_path:
             extra += ["--config", str(self.config_path)]
         if argv[0] == "diag" and "--state-dir" not in rest:
             extra += ["--state-dir", str(self.state_dir)]
         return [*head, *extra, *rest]
+
+    def _refuse_foreign_sample(self, port: str, lang: str, as_json: bool) -> tuple[int, str, str]:
+        # Sampling beside the agent's own meter would count the same bytes twice, and the agent's meter is not
+        # about the other modem: say so rather than sample something else.
+        out, err = io.StringIO(), io.StringIO()
+        status = Context(out=out, err=err, lang=lang, json=as_json).fail(
+            "not_agent_port",
+            f"the agent meters usage itself with the modem on {self.worker.port}; {port} is another modem",
+            f"'iotcard usage show --port {port}' reads that modem's own counters",
+            EXIT_USAGE,
+        )
+        return status, out.getvalue(), err.getvalue()
 
     def status(self) -> dict[str, object]:
         with self._lock:

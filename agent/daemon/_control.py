@@ -5,6 +5,11 @@ One request per connection, one JSON line each way::
     -> {"argv": ["info", "--json"], "lang": "zh", "tty": false}
     <- {"status": 0, "stdout": "...", "stderr": ""}
 
+A command that names a modem port sends it too, resolved on the CLI's side (``"port": "/dev/ttyUSB3"``). The agent
+answers only for the port it owns; for another one it runs nothing and says which port it owns
+(``{"agent_port": "/dev/ttyUSB2"}``), and the CLI opens the named port itself. Ports are compared as devices, so a
+udev link such as /dev/ttyCellular and the /dev/ttyUSB2 it points to are the same port.
+
 The socket is mode 0660 (group iotcard) in the daemon's runtime directory; only CLI subcommands listed in
 ``FORWARDED`` are accepted, so nothing else (no ``run``, no config writes) can be asked of the daemon this way.
 """
@@ -17,23 +22,47 @@ import logging
 import os
 import socket
 import socketserver
+import stat
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_SOCKET", "FORWARDED", "ControlServer", "ForwardFailed", "forward"]
+__all__ = ["DEFAULT_SOCKET", "FORWARDED", "ControlServer", "ForwardFailed", "OtherPort", "forward", "same_port"]
 
 DEFAULT_SOCKET = Path("/run/iotcard/agent.sock")
 FORWARDED = frozenset({"info", "diag", "probe", "usage", "at", "status"})
 MAX_REQUEST = 64 * 1024
 log = logging.getLogger("iotcard.control")
 
-Handler = Callable[[Sequence[str], str, bool], tuple[int, str, str]]
+# (argv, lang, tty, port): port is the modem port the command names, as the CLI resolved it, or None.
+Handler = Callable[[Sequence[str], str, bool, str | None], tuple[int, str, str]]
 
 
 class ForwardFailed(Exception):
     """No daemon answered on the socket (none running, or a stale socket file): run the command locally."""
+
+
+class OtherPort(ForwardFailed):
+    """The command names a modem port the agent does not own: the agent ran nothing, run the command locally.
+
+    A handler raises it in the daemon; :func:`forward` raises it again on the CLI's side."""
+
+    def __init__(self, agent_port: str) -> None:
+        super().__init__(f"the agent owns {agent_port}")
+        self.agent_port = agent_port
+
+
+def same_port(one: str, other: str) -> bool:
+    """Whether two paths name the same serial device (a udev or by-id link and its target are one port)."""
+    try:
+        first, second = os.stat(one), os.stat(other)
+    except OSError:
+        # A vanished port (USB re-enumeration): compare where the names point.
+        return os.path.realpath(one) == os.path.realpath(other)
+    if stat.S_ISCHR(first.st_mode) and stat.S_ISCHR(second.st_mode):
+        return first.st_rdev == second.st_rdev
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -57,9 +86,14 @@ class _Connection(socketserver.StreamRequestHandler):
             if argv[0] not in FORWARDED:
                 raise ValueError(f"'{argv[0]}' cannot be run through the control socket")
             lang = request.get("lang") if request.get("lang") in ("en", "zh") else "en"
+            port = request.get("port")
+            if port is not None and not isinstance(port, str):
+                raise ValueError("port must be a string")
             self.connection.settimeout(None)
-            status, out, err = self.server.handler(argv, lang, bool(request.get("tty")))
+            status, out, err = self.server.handler(argv, lang, bool(request.get("tty")), port)
             reply: dict[str, Any] = {"status": status, "stdout": out, "stderr": err}
+        except OtherPort as exc:
+            reply = {"agent_port": exc.agent_port}
         except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
             reply = {"status": 2, "stdout": "", "stderr": f"iotcard: error: bad control request: {exc}\n"}
         except OSError:
@@ -93,8 +127,11 @@ class ControlServer:
             self.path.unlink()
 
 
-def forward(path: Path, argv: Sequence[str], lang: str, tty: bool, timeout: float = 300.0) -> tuple[int, str, str]:
-    """Run ``argv`` in the daemon listening on ``path``; ForwardFailed when none does."""
+def forward(
+    path: Path, argv: Sequence[str], lang: str, tty: bool, timeout: float = 300.0, *, port: str | None = None
+) -> tuple[int, str, str]:
+    """Run ``argv`` in the daemon listening on ``path``; ForwardFailed when none does, OtherPort when ``port`` (the
+    modem port the command names, resolved here) is not the one the daemon owns."""
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     except OSError as exc:
@@ -107,10 +144,14 @@ def forward(path: Path, argv: Sequence[str], lang: str, tty: bool, timeout: floa
             raise ForwardFailed(str(exc)) from None
         except PermissionError:
             raise
-        request = {"argv": list(argv), "lang": lang, "tty": tty}
+        request: dict[str, Any] = {"argv": list(argv), "lang": lang, "tty": tty}
+        if port is not None:
+            request["port"] = port
         sock.sendall(json.dumps(request).encode() + b"\n")
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     reply = json.loads(b"".join(chunks) or b"{}")
+    if isinstance(reply.get("agent_port"), str):
+        raise OtherPort(reply["agent_port"])
     return int(reply.get("status", 1)), str(reply.get("stdout", "")), str(reply.get("stderr", ""))
