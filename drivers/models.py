@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 
 __all__ = [
     "AccessTechnology",
@@ -19,6 +20,7 @@ __all__ = [
     "RegDomain",
     "Registration",
     "RegistrationState",
+    "RejectCause",
     "SignalInfo",
     "SignalQuality",
     "SimInfo",
@@ -91,6 +93,18 @@ class Registration:
     ci: int | None = None
     act: int | None = None
     access_technology: AccessTechnology | None = None
+    cause_type: int | None = None
+    reject_cause: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectCause:
+    """Why the network refused registration: ``kind`` is ``emm`` (TS 24.301 annex A), ``gmm``/``mm`` (TS 24.008
+    annex G) or ``5gmm`` (TS 24.501 annex A); ``name`` is the specification's name for ``code``."""
+
+    kind: str
+    code: int
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +194,9 @@ class VendorFacts:
     rx_bytes: int | None = None
     tx_bytes: int | None = None
     sim_present: bool | None = None
+    temperature_c: float | None = None
+    sim_slot: int | None = None
+    network_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +206,7 @@ class ModemIdentity:
     revision: str | None = None
     imei: str | None = None
     imei_luhn_ok: bool | None = None
+    temperature_c: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +215,7 @@ class SimInfo:
     iccid: str | None = None
     imsi: str | None = None
     carrier: Carrier | None = None
+    slot: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +233,14 @@ class NetworkInfo:
     apn: str | None = None
     ip_address: str | None = None
     registrations: tuple[Registration, ...] = ()
+    radio: str | None = None  # "on" (CFUN 1), "off" (CFUN 0 or 4), "limited" (any other <fun>)
+    cfun: int | None = None
+    reject_cause: RejectCause | None = None
+    last_error: str | None = None
+    dns: tuple[str, ...] = ()
+    earfcn: int | None = None
+    pci: int | None = None
+    time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,3 +264,5 @@ class ModemSnapshot:
     port: str | None = None
     commands_sent: int = 0
     problems: tuple[str, ...] = ()
+    # The system's own clock when the read was made (injected into the reader), to compare with network.time.
+    system_time: datetime | None = None

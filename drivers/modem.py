@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from tenacity import Retrying, retry_if_exception, wait_random_exponential
@@ -19,6 +20,7 @@ from . import parsers as p
 from .at import AtEngine, Command
 from .carrier import carrier_for
 from .dialects import GENERIC, KNOWN_BOOT_URCS, KNOWN_URC_PREFIXES, Dialect, VendorQuery, detect_dialect
+from .dialects._generic import CLOCK_QUERY
 from .errors import CmeError, CommandError, ModemRebooted, ParseError, PortError, ReadTimeout
 from .models import (
     AccessTechnology,
@@ -29,6 +31,7 @@ from .models import (
     PdpActivation,
     PdpAddress,
     PdpContext,
+    PdpDynamicParams,
     RegDomain,
     Registration,
     RegistrationState,
@@ -59,9 +62,16 @@ def _cmd(
     multiline: bool = False,
     cacheable: bool = False,
     pattern: str | None = None,
+    also: tuple[str, ...] = (),
 ) -> Command:
     return Command(
-        text, timeout=timeout, expect_prefix=prefix, multiline=multiline, cacheable=cacheable, answer_pattern=pattern
+        text,
+        timeout=timeout,
+        expect_prefix=prefix,
+        multiline=multiline,
+        cacheable=cacheable,
+        answer_pattern=pattern,
+        also_prefixes=also,
     )
 
 
@@ -74,15 +84,14 @@ def _reg_read(name: str) -> Command:
 # The 27.007 base (V.250 §6.1 for the +G* forms). Fallbacks are tuples, tried in order (ModemManager's generic
 # modem lists +CGMI then +GMI).
 BASE_COMMANDS: dict[str, tuple[Command, ...]] = {
-    # One round trip sets numeric CME errors and the registration reads that carry LAC/TAC/CI/AcT (n=2); the
-    # ladder's second rung sets each alone for a module that refuses part of the line (V.250 §5.2.1 concatenation).
-    "init": (_cmd("AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2", timeout=2.0),),
-    "init_each": (
-        _cmd("AT+CMEE=1", timeout=1.0),
-        _cmd("AT+CREG=2", timeout=1.0),
-        _cmd("AT+CGREG=2", timeout=1.0),
-        _cmd("AT+CEREG=2", timeout=1.0),
-    ),
+    # One round trip sets numeric CME errors and the registration reads that carry LAC/TAC/CI/AcT (n=2), for EPS
+    # also the EMM reject cause (n=3, 27.007 §10.1.22); the ladder's second rung sets each alone for a module that
+    # refuses part of the line (V.250 §5.2.1 concatenation), +CEREG=2 where +CEREG=3 is refused.
+    "init": (_cmd("AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=3", timeout=2.0),),
+    "cmee": (_cmd("AT+CMEE=1", timeout=1.0),),
+    "creg_n": (_cmd("AT+CREG=2", timeout=1.0),),
+    "cgreg_n": (_cmd("AT+CGREG=2", timeout=1.0),),
+    "cereg_n": (_cmd("AT+CEREG=3", timeout=1.0), _cmd("AT+CEREG=2", timeout=1.0)),
     "manufacturer": (_cmd("AT+CGMI", cacheable=True), _cmd("AT+GMI", cacheable=True)),
     "ati": (_cmd("ATI", multiline=True, cacheable=True),),
     "model": (_cmd("AT+CGMM", cacheable=True), _cmd("AT+GMM", cacheable=True)),
@@ -97,11 +106,33 @@ BASE_COMMANDS: dict[str, tuple[Command, ...]] = {
     "cgreg": (_reg_read("+CGREG"),),
     "cereg": (_reg_read("+CEREG"),),
     "c5greg": (_reg_read("+C5GREG"),),
-    "cops": (_cmd("AT+COPS?", "+COPS:", timeout=10.0),),
+    # Whether +C5GREG exists at all: asked once per module identity (ModemManager asks +C5GREG=? and caches it).
+    "c5greg_test": (_cmd("AT+C5GREG=?", "+C5GREG:", cacheable=True),),
+    # The serving PLMN as code and as name in one line (ModemManager sends +COPS=3,2 then +COPS?, and +COPS=3,0
+    # for the name); the leading +COPS? shows the format the module had, put back afterwards if it was not 0.
+    "cops": (
+        _cmd("AT+COPS?;+COPS=3,2;+COPS?;+COPS=3,0;+COPS?", "+COPS:", multiline=True, timeout=10.0),
+        _cmd("AT+COPS?", "+COPS:", timeout=10.0),
+    ),
+    # The radio's state and the packet attach; +CGATT? answers without a SIM too (27.007 §8.2, §10.1.9).
+    "radio": (_cmd("AT+CFUN?;+CGATT?", "+CFUN:", multiline=True, also=("+CGATT:",), timeout=5.0),),
+    "cfun": (_cmd("AT+CFUN?", "+CFUN:", timeout=5.0),),
     "cgatt": (_cmd("AT+CGATT?", "+CGATT:", timeout=5.0),),
+    # The contexts, which are active, their addresses, and what the network gave them (real APN, DNS).
+    "pdp": (
+        _cmd(
+            "AT+CGDCONT?;+CGACT?;+CGPADDR;+CGCONTRDP",
+            "+CGDCONT:",
+            multiline=True,
+            also=("+CGACT:", "+CGPADDR:", "+CGCONTRDP:"),
+            timeout=5.0,
+        ),
+    ),
     "cgdcont": (_cmd("AT+CGDCONT?", "+CGDCONT:", multiline=True),),
     "cgact": (_cmd("AT+CGACT?", "+CGACT:", multiline=True, timeout=5.0),),
     "cgpaddr": (_cmd("AT+CGPADDR", "+CGPADDR:", multiline=True),),
+    "cgcontrdp": (_cmd("AT+CGCONTRDP", "+CGCONTRDP:", multiline=True, timeout=5.0),),
+    "ceer": (_cmd("AT+CEER", "+CEER:"),),
 }
 
 _ALIVE = _cmd("AT", timeout=1.0)
@@ -159,6 +190,9 @@ class _Facts:
     contexts: tuple[PdpContext, ...] = ()
     activations: tuple[PdpActivation, ...] = ()
     addresses: tuple[PdpAddress, ...] = ()
+    dynamic: tuple[PdpDynamicParams, ...] = ()
+    cfun: int | None = None
+    last_error: str | None = None
     vendor: list[VendorFacts] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -167,7 +201,8 @@ class Modem:
     """A modem on one port: owns the transport and the session; reconnects when the port vanishes and returns.
 
     ``open_transport`` makes the transport (a serial port by default); tests pass their own. ``sleep`` and
-    ``clock`` are injected so nothing here waits on wall time in tests.
+    ``clock`` are injected so nothing here waits on wall time in tests; ``wall_clock`` is the system's time of day,
+    recorded beside the network's time.
     """
 
     def __init__(
@@ -179,12 +214,14 @@ class Modem:
         clock: Clock = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         reconnect_within: float = 15.0,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.port = port
         self.baud = baud
         self._open_transport = open_transport
         self._clock = clock
         self._sleep = sleep
+        self.wall_clock = wall_clock
         self.reconnect_within = reconnect_within
         self.session: AtSession | None = None
         self.dialect: Dialect = GENERIC
@@ -250,6 +287,20 @@ class Modem:
         if command.cacheable:
             self._cache[command.text] = lines
         return lines
+
+    def supports(self, command: Command) -> bool:
+        """Whether the module knows ``command`` (a test form such as ``AT+C5GREG=?``), asked once per identity.
+
+        The answer is kept with the identity: it changes only when another module is behind the port.
+        """
+        key = f"supports:{command.text}"
+        if key not in self._cache:
+            try:
+                self.open().execute(command)
+                self._cache[key] = ("yes",)
+            except CommandError:
+                self._cache[key] = ()
+        return bool(self._cache[key])
 
     def forget_identity(self) -> None:
         """Read the module's identity afresh next time (a swapped module keeps the port's name)."""
@@ -357,27 +408,31 @@ class _Reader:
         self._init()
         self._identity(session)
         self._sim()
+        self._radio()
         dialect = self.modem.dialect
+        model = _str(self.facts.identity.get("model"))
         # Vendor queries first: what they say (RSSI, RSRP...) need not be asked again in the base's words.
-        for query in dialect.queries_for(_str(self.facts.identity.get("model"))):
+        for query in dialect.queries_for(model):
             self._vendor(query)
         vendor = _merge_vendor(self.facts.vendor)
         if "csq" not in dialect.skip_base and vendor.rssi_dbm is None and (lines := self._base("csq")):
             self.facts.csq = self._parse("+CSQ", p.parse_csq, lines[0])
         if "cesq" not in dialect.skip_base and vendor.rsrp_dbm is None and (lines := self._base("cesq")):
             self.facts.cesq = self._parse("+CESQ", p.parse_cesq, lines[0])
-        self._registration(dialect, _str(self.facts.identity.get("model")))
-        if lines := self._base("cops"):
-            self.facts.operator = self._parse("+COPS", p.parse_cops_read, lines[0])
+        self._registration(dialect)
+        self._operator()
         if self.facts.sim_state is SimState.READY:
             self._packet()
+        self._last_error()
+        for query in dialect.extras_for(model) or (CLOCK_QUERY,):
+            self._vendor(query)
         return self._build(self.modem.commands_sent - start_count)
 
     def _init(self) -> None:
         if self._base("init") is not None:
             return
-        for command in BASE_COMMANDS["init_each"]:
-            self._try((command,))
+        for name in ("cmee", "creg_n", "cgreg_n", "cereg_n"):
+            self._base(name)
 
     def _identity(self, session: AtSession) -> None:
         ident = self.facts.identity
@@ -425,8 +480,10 @@ class _Reader:
         if facts.sim_state is SimState.READY and (lines := self._base("imsi")):
             facts.imsi = self._parse("+CIMI", p.parse_imsi, lines)
 
-    def _registration(self, dialect: Dialect, model: str | None) -> None:
-        names = ["creg", "cgreg", "cereg"] + (["c5greg"] if dialect.supports_5g(model) else [])
+    def _registration(self, dialect: Dialect) -> None:
+        names = ["creg", "cgreg", "cereg"]
+        if "c5greg" not in dialect.skip_base and self._supports(BASE_COMMANDS["c5greg_test"][0]):
+            names.append("c5greg")
         for name in names:
             if name in dialect.skip_base:
                 continue
@@ -436,18 +493,78 @@ class _Reader:
                 if isinstance(reg, Registration):
                     self.facts.registrations.append(reg)
 
+    def _supports(self, command: Command) -> bool:
+        try:
+            return self.modem.supports(command)
+        except ReadTimeout as exc:
+            self._timed_out(exc)
+            return False
+
+    def _radio(self) -> None:
+        """+CFUN? and +CGATT? whatever the SIM's state: a module in flight mode is not "searching"."""
+        lines = self._base("radio")
+        if lines is None:
+            cfun, cgatt = self._base("cfun") or (), self._base("cgatt") or ()
+            lines = (*cfun, *cgatt)
+        for line in lines:
+            upper = line.upper()
+            if upper.startswith("+CFUN:"):
+                self.facts.cfun = self._parse("+CFUN", p.parse_cfun, line)
+            elif upper.startswith("+CGATT:"):
+                self.facts.attached = self._parse("+CGATT", p.parse_cgatt, line)
+
+    def _operator(self) -> None:
+        """The serving PLMN's code and name from one concatenated line; the module's format is left as it was."""
+        lines = self._base("cops")
+        if not lines:
+            return
+        reads = [op for line in lines if (op := self._parse("+COPS", p.parse_cops_read, line)) is not None]
+        if not reads:
+            return
+        numeric = next((op.mcc_mnc for op in reads if op.mcc_mnc), None)
+        name = next((op.name for op in reads if op.name), None)
+        act = next((op.act for op in reads if op.act is not None), None)
+        self.facts.operator = Operator(
+            mode=reads[0].mode,
+            name=name,
+            mcc_mnc=numeric,
+            act=act,
+            access_technology=p.access_technology_from_act(act),
+        )
+        before = _cops_format(lines[0]) if len(reads) > 1 else None
+        if before not in (None, 0):
+            self._try((_cmd(f"AT+COPS=3,{before}", timeout=2.0),))
+
     def _packet(self) -> None:
         facts = self.facts
-        if lines := self._base("cgatt"):
-            facts.attached = self._parse("+CGATT", p.parse_cgatt, lines[0])
-        if lines := self._base("cgdcont"):
-            facts.contexts = self._parse("+CGDCONT", p.parse_cgdcont, lines) or ()
-        if facts.attached is False:
+        lines = self._base("pdp")
+        if lines is None:
+            lines = tuple(line for name in ("cgdcont", "cgact", "cgpaddr") for line in self._base(name) or ())
+            if any(line.upper().startswith("+CGACT:") and line.replace(" ", "").endswith(",1") for line in lines):
+                lines += self._base("cgcontrdp") or ()
+        groups: dict[str, list[str]] = {}
+        for line in lines:
+            groups.setdefault(line.split(":", 1)[0].strip().upper(), []).append(line)
+        if group := groups.get("+CGDCONT"):
+            facts.contexts = self._parse("+CGDCONT", p.parse_cgdcont, group) or ()
+        if group := groups.get("+CGACT"):
+            facts.activations = self._parse("+CGACT", p.parse_cgact, group) or ()
+        if group := groups.get("+CGPADDR"):
+            facts.addresses = self._parse("+CGPADDR", p.parse_cgpaddr, group) or ()
+        if group := groups.get("+CGCONTRDP"):
+            facts.dynamic = self._parse("+CGCONTRDP", p.parse_cgcontrdp, group) or ()
+
+    def _last_error(self) -> None:
+        """+CEER only where something failed: not registered, or registered but not attached."""
+        registered = any(
+            r.state in (RegistrationState.HOME, RegistrationState.ROAMING) for r in self.facts.registrations
+        )
+        if registered and self.facts.attached is not False:
             return
-        if lines := self._base("cgact"):
-            facts.activations = self._parse("+CGACT", p.parse_cgact, lines) or ()
-        if any(a.active for a in facts.activations) and (lines := self._base("cgpaddr")):
-            facts.addresses = self._parse("+CGPADDR", p.parse_cgpaddr, lines) or ()
+        if self.facts.cfun is not None and self.facts.cfun != 1:
+            return  # in flight mode the last error is old news
+        if lines := self._base("ceer"):
+            self.facts.last_error = self._parse("+CEER", p.parse_ceer, lines)
 
     def _vendor(self, query: VendorQuery) -> None:
         if query.fills:
@@ -455,6 +572,9 @@ class _Reader:
             if all(getattr(known, name) is not None for name in query.fills):
                 return
         lines = self._try((query.command,))
+        if lines is None and query.split:
+            parts = [self._try((command,)) for command in query.split]
+            lines = tuple(line for part in parts for line in part or ()) if any(parts) else None
         if lines is None:
             return
         facts = self._parse(query.command.text, query.parse, lines)
@@ -475,11 +595,18 @@ class _Reader:
             revision=_str(ident.get("revision")),
             imei=imei_str,
             imei_luhn_ok=p.luhn_valid(imei_str) if imei_str else None,
+            temperature_c=vendor.temperature_c,
         )
         sim_state = facts.sim_state
         if vendor.sim_present is False and sim_state is SimState.UNKNOWN:
             sim_state = SimState.ABSENT
-        sim = SimInfo(state=sim_state, iccid=facts.iccid, imsi=facts.imsi, carrier=carrier_for(facts.imsi, facts.iccid))
+        sim = SimInfo(
+            state=sim_state,
+            iccid=facts.iccid,
+            imsi=facts.imsi,
+            carrier=carrier_for(facts.imsi, facts.iccid),
+            slot=vendor.sim_slot,
+        )
 
         best = best_registration(facts.registrations)
         registration = best.state if best else None
@@ -498,10 +625,12 @@ class _Reader:
         lac = next((r.lac for r in _by_rank(facts.registrations) if r.lac is not None), None) or vendor.lac
         tac = next((r.tac for r in _by_rank(facts.registrations) if r.tac is not None), None) or vendor.tac
         cell_id = (best.ci if best and best.ci is not None else None) or vendor.cell_id
+        # The serving network as the module names it, never the IMSI's: China Mobile IoT cards (IMSI 46004/46008)
+        # are served by 46000, China Unicom's 46006/46009 by 46001. sim.carrier is the home carrier.
         mcc_mnc = vendor.mcc_mnc or (operator.mcc_mnc if operator else None)
-        if mcc_mnc is None and registration is RegistrationState.HOME and facts.imsi and facts.imsi.startswith("460"):
-            mcc_mnc = facts.imsi[:5]  # China's MNCs are two digits; a home-registered card serves on its own PLMN
-        apn, ip_address = _pdp(facts.contexts, facts.activations, facts.addresses)
+        apn, ip_address, dns = _pdp(facts.contexts, facts.activations, facts.addresses, facts.dynamic)
+        denied = [r for r in _by_rank(facts.registrations) if p.reject_cause_of(r) is not None]
+        reject = p.reject_cause_of(denied[0]) if denied else None
         network = NetworkInfo(
             registration=registration,
             registration_domain=best.domain if best else None,
@@ -516,6 +645,14 @@ class _Reader:
             apn=apn,
             ip_address=ip_address,
             registrations=tuple(facts.registrations),
+            radio=_radio(facts.cfun),
+            cfun=facts.cfun,
+            reject_cause=reject,
+            last_error=facts.last_error,
+            dns=dns,
+            earfcn=vendor.channel,
+            pci=vendor.pci,
+            time=vendor.network_time,
         )
         csq, cesq = facts.csq or SignalQuality(), facts.cesq or SignalQuality()
         signal = SignalInfo(
@@ -534,7 +671,25 @@ class _Reader:
             port=self.modem.port,
             commands_sent=commands_sent,
             problems=tuple(facts.problems),
+            system_time=self.modem.wall_clock() if vendor.network_time is not None else None,
         )
+
+
+def _radio(cfun: int | None) -> str | None:
+    """27.007 §8.2 <fun>: 1 full functionality; 0 minimum and 4 flight mode have the radio off; others
+    (vendor modes, 5/6 test modes...) are neither."""
+    if cfun is None:
+        return None
+    if cfun == 1:
+        return "on"
+    return "off" if cfun in (0, 4) else "limited"
+
+
+def _cops_format(line: str) -> int | None:
+    """The <format> of a +COPS? read line (``+COPS: 0,2,"46000",7`` → 2), ``None`` without one."""
+    fields = line.partition(":")[2].split(",")
+    value = fields[1].strip() if len(fields) > 2 else ""
+    return int(value) if value.isdecimal() and int(value) <= 2 else None
 
 
 def _str(value: object) -> str | None:
@@ -557,16 +712,24 @@ def _merge_vendor(items: Sequence[VendorFacts]) -> VendorFacts:
 
 
 def _pdp(
-    contexts: Sequence[PdpContext], activations: Sequence[PdpActivation], addresses: Sequence[PdpAddress]
-) -> tuple[str | None, str | None]:
-    """APN and IP of the active context (the lowest active cid), else the first defined context's APN."""
+    contexts: Sequence[PdpContext],
+    activations: Sequence[PdpActivation],
+    addresses: Sequence[PdpAddress],
+    dynamic: Sequence[PdpDynamicParams] = (),
+) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """APN, IP and DNS of the active context (the lowest active cid), else the first defined context's APN.
+
+    The APN in use is what the network gave (+CGCONTRDP), where it says: many DTUs leave +CGDCONT's APN blank.
+    """
     active = sorted(a.cid for a in activations if a.active)
     by_cid = {c.cid: c for c in contexts}
     cid = active[0] if active else (min(by_cid) if by_cid else None)
     if cid is None:
-        return None, None
+        return None, None, ()
     context = by_cid.get(cid)
-    apn = context.apn if context and context.apn else None
+    given = next((d for d in dynamic if d.cid == cid), None) if active else None
+    apn = (given.apn if given and given.apn else None) or (context.apn if context and context.apn else None)
+    dns = tuple(x for x in ((given.dns_primary, given.dns_secondary) if given else ()) if x)
     ip_address = None
     if active:
         for address in addresses:
@@ -575,7 +738,9 @@ def _pdp(
                 break
         if ip_address is None and context is not None and context.address:
             ip_address = context.address
-    return apn, ip_address
+        if ip_address is None and given is not None:
+            ip_address = given.local_address
+    return apn, ip_address, dns
 
 
 @contextmanager

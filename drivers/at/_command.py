@@ -41,6 +41,8 @@ class Command:
     a solicited ``+CREG: 2,1,"5A1F",...`` (``<n>,<stat>``) from the URC ``+CREG: 1`` that shares its prefix
     (27.007 §7.2): a non-matching line is filed as a URC however early it arrives.
     ``cacheable``: the answer does not change while the modem runs (identity), so it is read once.
+    ``also_prefixes``: for a concatenated line (V.250 §5.2.1, ``AT+CFUN?;+CGATT?``), the prefixes of the other
+    commands' answers, which belong to this answer even where one is also a registered URC prefix.
     """
 
     text: str
@@ -49,6 +51,7 @@ class Command:
     multiline: bool = False
     cacheable: bool = False
     answer_pattern: str | None = None
+    also_prefixes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate_command_text(self.text)

@@ -218,7 +218,11 @@ class AtEngine:
 
         expect = command.expect_prefix
         urc_prefix = self._match_urc(text)
-        if expect is not None and text.upper().startswith(expect.upper()):
+        upper = text.upper()
+        if command.also_prefixes and any(upper.startswith(p.upper()) for p in command.also_prefixes):
+            self._answered = True
+            return InfoLine(text)
+        if expect is not None and upper.startswith(expect.upper()):
             if command.answer_pattern is not None and not re.match(command.answer_pattern, text):
                 return Urc(urc_prefix, text) if urc_prefix is not None else StrayLine(text)
             if command.multiline or not self._answered or urc_prefix is None:

@@ -22,12 +22,14 @@ class VendorQuery:
 
     A query that answers ERROR (firmware without it) or does not parse is skipped; the base still answers.
     ``fills`` names the :class:`VendorFacts` fields the query can give; when earlier queries already gave all of
-    them the query is not sent (an empty set means: always send).
+    them the query is not sent (an empty set means: always send). ``split`` are the parts of a concatenated
+    ``command``, sent one by one when the module refuses the whole line; the parser reads whichever came back.
     """
 
     command: Command
     parse: FactsParser
     fills: frozenset[str] = frozenset()
+    split: tuple[Command, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,8 @@ class ModelQueries:
     the ``+CGMM`` answer): one vendor's families can print the same command in different units."""
 
     model_patterns: tuple[str, ...]
-    queries: tuple[VendorQuery, ...]
+    queries: tuple[VendorQuery, ...] | None = None
+    extras: tuple[VendorQuery, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class Dialect:
     ``five_g_models`` are lowercase model substrings of the vendor's 5G families (LTE-only modules answer
     ``+C5GREG?`` with ERROR, a wasted round trip).
     ``model_queries`` replace ``queries`` for some model families (first match wins).
+    ``extras`` read what is not about the radio link (temperature, network time, SIM slot); empty means the
+    27.007 clock read only.
     ``skip_base`` names base reads the dialect answers better itself (e.g. ``"csq"`` when a query gives RSSI),
     so no command is sent whose answer would not be used.
     """
@@ -67,14 +72,23 @@ class Dialect:
     skip_base: frozenset[str] = field(default_factory=frozenset)
     five_g_models: tuple[str, ...] = ()
     model_queries: tuple[ModelQueries, ...] = ()
+    extras: tuple[VendorQuery, ...] = ()
 
     def queries_for(self, model: str | None) -> tuple[VendorQuery, ...]:
         """The queries to send to ``model``: a model family's own, else the dialect's."""
         text = (model or "").lower()
         for family in self.model_queries:
-            if any(pattern in text for pattern in family.model_patterns):
+            if family.queries is not None and any(pattern in text for pattern in family.model_patterns):
                 return family.queries
         return self.queries
+
+    def extras_for(self, model: str | None) -> tuple[VendorQuery, ...]:
+        """The extras to read on ``model``: a model family's own, else the dialect's."""
+        text = (model or "").lower()
+        for family in self.model_queries:
+            if family.extras is not None and any(pattern in text for pattern in family.model_patterns):
+                return family.extras
+        return self.extras
 
     def supports_5g(self, model: str | None) -> bool:
         """Whether ``+C5GREG?`` is worth a round trip: only on the vendor's 5G families, matched on the model."""

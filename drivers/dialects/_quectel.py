@@ -14,7 +14,7 @@ from ..errors import ParseError
 from ..models import AccessTechnology, RegistrationState, VendorFacts
 from ..parsers._fields import parse_int, split_fields, strip_prefix
 from ._dialect import Dialect, FactsParser, ModelQueries, VendorQuery
-from ._generic import lte_band, mcc_mnc, nr_band, optional_hex, optional_int, scaled
+from ._generic import lte_band, mcc_mnc, nr_band, optional_hex, optional_int, parse_extras, scaled
 
 __all__ = [
     "DIALECT",
@@ -377,6 +377,22 @@ def _queries(qeng: FactsParser) -> tuple[VendorQuery, ...]:
     )
 
 
+_EXTRA_PARTS = {
+    "+QTEMP": Command("AT+QTEMP", expect_prefix="+QTEMP:", multiline=True),
+    "+QLTS=2": Command("AT+QLTS=2", expect_prefix="+QLTS:"),
+    "+QUIMSLOT?": Command("AT+QUIMSLOT?", expect_prefix="+QUIMSLOT:"),
+}
+
+
+def _extras(line: str) -> VendorQuery:
+    parts = [part if part.startswith("+") else "+" + part for part in line[2:].split(";")]
+    return VendorQuery(
+        Command(line, expect_prefix="+QTEMP:", multiline=True, also_prefixes=("+QLTS:", "+QUIMSLOT:")),
+        parse_extras,
+        split=tuple(_EXTRA_PARTS[part] for part in parts),
+    )
+
+
 DIALECT = Dialect(
     name="quectel",
     display_name="Quectel",
@@ -399,7 +415,13 @@ DIALECT = Dialect(
     queries=_queries(parse_qeng_servingcell),
     # The EC200 family (Unisoc/ASR Cat.1/Cat.4; EG915U shares the EC200U's firmware) prints the classic layout with
     # SINR in dB.
-    model_queries=(ModelQueries(("ec200", "eg915"), _queries(parse_qeng_servingcell_db)),),
+    model_queries=(
+        ModelQueries(("ec200", "eg915"), queries=_queries(parse_qeng_servingcell_db)),
+        # The RM5xx/RG5xx have two SIM slots; +QUIMSLOT? says which one is in use.
+        ModelQueries(("rm5", "rg5"), extras=(_extras("AT+QTEMP;+QLTS=2;+QUIMSLOT?"),)),
+    ),
+    # Module temperature (+QTEMP) and the network's local time (+QLTS=2, no +CTZU needed) in one round trip.
+    extras=(_extras("AT+QTEMP;+QLTS=2"),),
     counters=VendorQuery(Command("AT+QGDCNT?", expect_prefix="+QGDCNT:"), parse_qgdcnt),
     # RDY is printed once the UART is up after power-on or reset; POWERED DOWN is the way down, not a boot.
     boot_urcs=("RDY",),

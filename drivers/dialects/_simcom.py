@@ -12,7 +12,7 @@ from ..errors import ParseError
 from ..models import AccessTechnology, VendorFacts
 from ..parsers._fields import split_fields, strip_prefix
 from ._dialect import Dialect, VendorQuery
-from ._generic import lte_band, mcc_mnc, nr_band, optional_hex, optional_int, scaled
+from ._generic import CLOCK_QUERY, lte_band, mcc_mnc, nr_band, optional_hex, optional_int, parse_extras, scaled
 
 __all__ = ["DIALECT", "parse_cnsmod", "parse_cpsi"]
 
@@ -234,6 +234,14 @@ DIALECT = Dialect(
     # re-initialisation (AT+CFUN=0/1, hot swap) without a reboot, so they are not taken as one.
     boot_urcs=("RDY", "*ATREADY:"),
     skip_base=frozenset({"cesq"}),
+    # Module temperature (+CPMUTEMP) and the network time (+CTZU=1, +CCLK?) in one round trip.
+    extras=(
+        VendorQuery(
+            Command("AT+CPMUTEMP;+CTZU=1;+CCLK?", expect_prefix="+CPMUTEMP:", also_prefixes=("+CCLK:",)),
+            parse_extras,
+            split=(Command("AT+CPMUTEMP", expect_prefix="+CPMUTEMP:"), *CLOCK_QUERY.split),
+        ),
+    ),
     # SIM82xx/SIM83xx are the 5G families; SIM7xxx and A76xx are LTE.
     five_g_models=("sim82", "sim83"),
 )

@@ -14,6 +14,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from ..errors import ParseError
@@ -27,17 +28,20 @@ from ..models import (
     RegDomain,
     Registration,
     RegistrationState,
+    RejectCause,
     SignalQuality,
     SimState,
 )
 from ._fields import is_quoted, parse_uint, split_fields, split_raw_fields, strip_prefix, unquote
 
 __all__ = [
+    "REJECT_CAUSE_NAMES",
     "Charset",
     "NetworkOffer",
     "access_technology_from_act",
     "luhn_valid",
     "parse_ati",
+    "parse_ceer",
     "parse_cesq",
     "parse_cfun",
     "parse_cgact",
@@ -54,9 +58,11 @@ __all__ = [
     "parse_iccid",
     "parse_imei",
     "parse_imsi",
+    "parse_network_time",
     "parse_registration",
     "parse_text_answer",
     "registration_state_from_stat",
+    "reject_cause_of",
     "sim_state_from_cme",
     "sim_state_from_cpin",
 ]
@@ -235,6 +241,15 @@ def parse_registration(text: str, domain: RegDomain | None = None) -> Registrati
     ci = _hex(ci_field, what="cell id", text=text)
     act = _act_field(act_field)
 
+    cause_type = reject_cause = None
+    if _has_n_field(fields) and fields[0] in ("3", "5"):
+        # n=3/5 adds [<cause_type>,<reject_cause>] after the location fields (27.007 §7.2, §10.1.20, §10.1.22,
+        # §10.1.44): after <AcT> for CREG/CEREG, after <rac> for CGREG, after the NSSAI pair for C5GREG.
+        at = {RegDomain.CS: 3, RegDomain.EPS: 3, RegDomain.PS: 4, RegDomain.FIVE_GS: 5}[found]
+        if len(rest) > at + 1:
+            cause_type = _small_int(rest[at])
+            reject_cause = _small_int(rest[at + 1])
+
     on_lac = found in (RegDomain.CS, RegDomain.PS)
     return Registration(
         domain=found,
@@ -245,7 +260,119 @@ def parse_registration(text: str, domain: RegDomain | None = None) -> Registrati
         ci=ci,
         act=act,
         access_technology=access_technology_from_act(act),
+        cause_type=cause_type,
+        reject_cause=reject_cause,
     )
+
+
+def _small_int(field: str) -> int | None:
+    value = unquote(field).strip()
+    return int(value) if _DIGITS_RE.fullmatch(value) and len(value) <= 4 else None
+
+
+# TS 24.301 annex A (EMM) and TS 24.008 annex G (MM/GMM) cause names; the numbers an IoT card meets are shared.
+REJECT_CAUSE_NAMES: dict[int, str] = {
+    2: "IMSI unknown in HSS",
+    3: "Illegal UE",
+    5: "IMEI not accepted",
+    6: "Illegal ME",
+    7: "EPS services not allowed",
+    8: "EPS services and non-EPS services not allowed",
+    9: "UE identity cannot be derived by the network",
+    10: "Implicitly detached",
+    11: "PLMN not allowed",
+    12: "Tracking area not allowed",
+    13: "Roaming not allowed in this tracking area",
+    14: "EPS services not allowed in this PLMN",
+    15: "No suitable cells in tracking area",
+    16: "MSC temporarily not reachable",
+    17: "Network failure",
+    18: "CS domain not available",
+    19: "ESM failure",
+    22: "Congestion",
+    25: "Not authorized for this CSG",
+    35: "Requested service option not authorized in this PLMN",
+    39: "CS service temporarily not available",
+    40: "No EPS bearer context activated",
+    42: "Severe network failure",
+    111: "Protocol error, unspecified",
+}
+# Where TS 24.008 names the same number differently (MM/GMM).
+_GPP_24008_NAMES: dict[int, str] = {
+    2: "IMSI unknown in HLR",
+    3: "Illegal MS",
+    7: "GPRS services not allowed",
+    8: "GPRS services and non-GPRS services not allowed",
+    12: "Location area not allowed",
+    13: "Roaming not allowed in this location area",
+    14: "GPRS services not allowed in this PLMN",
+    15: "No suitable cells in location area",
+}
+_CAUSE_KIND = {RegDomain.EPS: "emm", RegDomain.PS: "gmm", RegDomain.CS: "mm", RegDomain.FIVE_GS: "5gmm"}
+
+
+def reject_cause_of(registration: Registration) -> RejectCause | None:
+    """The 3GPP reject cause a +CxREG read with n=3 carried, or ``None``.
+
+    Only ``<cause_type>`` 0 is a 3GPP cause (1 is manufacturer-specific); cause 0 is "no cause".
+    """
+    if registration.cause_type != 0 or not registration.reject_cause:
+        return None
+    code = registration.reject_cause
+    kind = _CAUSE_KIND[registration.domain]
+    names = _GPP_24008_NAMES if kind in ("mm", "gmm") else {}
+    name = names.get(code) or REJECT_CAUSE_NAMES.get(code) or f"cause #{code}"
+    return RejectCause(kind=kind, code=code, name=name)
+
+
+_CEER_SILENT = re.compile(
+    r"(?i)^(\d+\s*,\s*)?(none|no cause information available|no report available|normal,? unspecified|"
+    r"no error|0|)$"
+)
+
+
+def parse_ceer(lines: Sequence[str] | str) -> str | None:
+    """``+CEER: <report>`` (27.007 §6.10): the last failure in the module's words, or ``None`` when it says
+    nothing ("0,NONE", "No cause information available"...). The report is free text; quotes are dropped."""
+    for line in _lines_of(lines):
+        if line.upper().startswith("+CEER:"):
+            report = ",".join(part for part in split_fields(strip_prefix(line, "+CEER:")))
+            report = report.strip()
+            return None if _CEER_SILENT.match(report) else report
+    raise ParseError("no +CEER: line in the answer", text="\n".join(_lines_of(lines)))
+
+
+_CCLK_RE = re.compile(r'^\s*"?(\d{2,4})/(\d{2})/(\d{2}),(\d{2}):(\d{2}):(\d{2})([+-]\d{1,2})?(?:,(\d))?"?\s*$')
+
+
+def parse_network_time(text: str, prefix: str = "+CCLK:") -> datetime:
+    """``+CCLK: "yy/MM/dd,hh:mm:ss±zz"`` (27.007 §8.15, local time, zone in quarter hours) or Quectel
+    ``+QLTS: "yyyy/MM/dd,hh:mm:ss±zz,dst"`` (EC2x manual, AT+QLTS) as an aware datetime.
+
+    +CCLK gives local time and the zone: the instant is local − zone. ``AT+QLTS=2`` gives local time too (the
+    EC2x manual's mode 2: "the current local time"), with its zone in quarters and a DST flag already counted in
+    the zone. A missing zone is read as UTC.
+    """
+    match = _CCLK_RE.match(strip_prefix(text, prefix))
+    if match is None:
+        raise ParseError(f"{prefix} time {text.strip()!r} is not yy/MM/dd,hh:mm:ss±zz", text=text)
+    year = int(match.group(1))
+    if year < 100:
+        year += 1900 if year >= 80 else 2000  # "80/01/06" is a module clock at its 1980 epoch, not 2080
+    zone = int(match.group(7) or 0)
+    try:
+        local = datetime(
+            year,
+            int(match.group(2)),
+            int(match.group(3)),
+            int(match.group(4)),
+            int(match.group(5)),
+            int(match.group(6)),
+            tzinfo=timezone(timedelta(minutes=15 * zone)),
+        )
+    except ValueError:
+        raise ParseError(f"{prefix} time {text.strip()!r} is not a date", text=text) from None
+    return local
 
 
 # -- signal: +CSQ / +CESQ ----------------------------------------------------------------------------------------

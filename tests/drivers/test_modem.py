@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
 from drivers.errors import PortError, ReadTimeout
-from drivers.models import AccessTechnology, Carrier, RegDomain, Registration, RegistrationState, SignalInfo, SimState
+from drivers.models import (
+    AccessTechnology,
+    Carrier,
+    RegDomain,
+    Registration,
+    RegistrationState,
+    RejectCause,
+    SignalInfo,
+    SimState,
+)
 from drivers.modem import Modem, best_registration, signal_bars
 from fakes import FakeClock, ScriptedTransport, cme, ok
 
+FIELD_VECTORS = json.loads((Path(__file__).parent.parent / "data" / "at_vectors_field.json").read_text("utf-8"))[
+    "vectors"
+]
 IMEI = "867698041234561"  # Luhn-valid
 ICCID = "89860424102287654321"
 
 # A plain 27.007 module: replies as in 27.007's examples, values of a China Mobile IoT card on LTE.
+INIT = "AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=3"
+COPS = "AT+COPS?;+COPS=3,2;+COPS?;+COPS=3,0;+COPS?"
+PDP = "AT+CGDCONT?;+CGACT?;+CGPADDR;+CGCONTRDP"
+RADIO = "AT+CFUN?;+CGATT?"
+CLOCK = "AT+CTZU=1;+CCLK?"
+
 GENERIC_SCRIPT: dict[str, bytes | None] = {
-    "AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2": ok(),
+    INIT: ok(),
     "AT+CGMI": ok("Acme Wireless"),
     "AT+CGMM": ok("AW-1"),
     "AT+CGMR": ok("AW1_V1.2.3"),
@@ -22,23 +44,58 @@ GENERIC_SCRIPT: dict[str, bytes | None] = {
     "AT+CPIN?": ok("+CPIN: READY"),
     "AT+CCID": ok(f"+CCID: {ICCID}"),
     "AT+CIMI": ok("460041234567890"),
+    RADIO: ok("+CFUN: 1", "+CGATT: 1"),
     "AT+CSQ": ok("+CSQ: 24,99"),
     "AT+CESQ": ok("+CESQ: 99,99,255,255,28,47"),
+    "AT+C5GREG=?": b"\r\nERROR\r\n",  # an LTE module
     "AT+CREG?": ok('+CREG: 2,1,"5A1F","1A2D001",7'),
     "AT+CGREG?": ok("+CGREG: 0,1"),
-    "AT+CEREG?": ok('+CEREG: 2,1,"5A1F","1A2D001",7'),
-    "AT+COPS?": ok('+COPS: 0,0,"CHINA MOBILE",7'),
+    "AT+CEREG?": ok('+CEREG: 3,1,"5A1F","1A2D001",7'),
+    # The IMSI says 46004; the serving network is 46000 (China Mobile IoT cards are served by 46000).
+    COPS: ok('+COPS: 0,0,"CHINA MOBILE",7', '+COPS: 0,2,"46000",7', '+COPS: 0,0,"CHINA MOBILE",7'),
+    PDP: ok(
+        '+CGDCONT: 1,"IP","","0.0.0.0",0,0',  # a DTU that leaves the APN blank
+        '+CGDCONT: 2,"IPV4V6","cmnet","",0,0',
+        "+CGACT: 1,1",
+        "+CGACT: 2,0",
+        '+CGPADDR: 1,"10.72.13.5"',
+        "+CGPADDR: 2",
+        # 27.007 §10.1.23 with address and mask in one field (the form of ModemManager's mm-cgcontrdp-0 vector).
+        '+CGCONTRDP: 1,5,"cmiot","10.72.13.5.255.255.255.0","10.72.13.1","211.136.17.107","211.136.20.203"',
+    ),
+    CLOCK: ok('+CCLK: "26/12/01,19:30:05+32"'),
+}
+
+# The same module with each read sent alone (a firmware that refuses concatenated lines).
+PLAIN_SCRIPT: dict[str, bytes | None] = {
+    **{k: v for k, v in GENERIC_SCRIPT.items() if k not in (INIT, RADIO, COPS, PDP, CLOCK)},
+    "AT+CMEE=1": ok(),
+    "AT+CREG=2": ok(),
+    "AT+CGREG=2": ok(),
+    "AT+CEREG=3": ok(),
+    "AT+CFUN?": ok("+CFUN: 1"),
     "AT+CGATT?": ok("+CGATT: 1"),
+    "AT+COPS?": ok('+COPS: 0,0,"CHINA MOBILE",7'),
     "AT+CGDCONT?": ok('+CGDCONT: 1,"IP","cmiot","0.0.0.0",0,0', '+CGDCONT: 2,"IPV4V6","cmnet","",0,0'),
     "AT+CGACT?": ok("+CGACT: 1,1", "+CGACT: 2,0"),
     "AT+CGPADDR": ok('+CGPADDR: 1,"10.72.13.5"', "+CGPADDR: 2"),
+    "AT+CCLK?": ok('+CCLK: "26/12/01,19:30:05+32"'),
 }
+
+
+NOW = datetime(2026, 12, 1, 11, 30, 0, tzinfo=UTC)
 
 
 def make_modem(script: dict[str, bytes | None], **kwargs: object) -> tuple[Modem, ScriptedTransport]:
     clock = FakeClock()
     transport = ScriptedTransport(dict(script), clock=clock, **kwargs)  # type: ignore[arg-type]
-    modem = Modem("/dev/fake", open_transport=lambda port, baud: transport, clock=clock, sleep=clock.sleep)
+    modem = Modem(
+        "/dev/fake",
+        open_transport=lambda port, baud: transport,
+        clock=clock,
+        sleep=clock.sleep,
+        wall_clock=lambda: NOW,
+    )
     return modem, transport
 
 
@@ -59,9 +116,13 @@ def test_generic_modem_snapshot_has_every_fact() -> None:
     assert net.access_technology is AccessTechnology.LTE
     assert (net.tac, net.cell_id) == (0x5A1F, 0x1A2D001)
     assert net.operator_name == "CHINA MOBILE"
-    assert net.mcc_mnc == "46004"  # home-registered: the IMSI's PLMN
+    assert net.mcc_mnc == "46000"  # the serving PLMN, not the IMSI's 46004
+    assert snap.sim.carrier is Carrier.CHINA_MOBILE  # the home carrier stays the IMSI's
     assert net.attached is True
-    assert (net.apn, net.ip_address) == ("cmiot", "10.72.13.5")
+    assert (net.apn, net.ip_address) == ("cmiot", "10.72.13.5")  # the APN in use, from +CGCONTRDP
+    assert net.dns == ("211.136.17.107", "211.136.20.203")
+    assert (net.radio, net.cfun, net.reject_cause, net.last_error) == ("on", 1, None, None)
+    assert net.time == datetime(2026, 12, 1, 11, 30, 5, tzinfo=UTC) and snap.system_time == NOW
     assert snap.signal.rssi_dbm == -65
     assert snap.signal.rsrp_dbm == -93
     assert snap.signal.rsrq_db == -5.5
@@ -79,8 +140,9 @@ def test_absent_sim_skips_reads_that_need_a_sim() -> None:
     snap = modem.read_snapshot()
     assert snap.sim.state is SimState.ABSENT
     assert snap.sim.iccid is None
-    for skipped in ("AT+CCID", "AT+CIMI", "AT+CGATT?", "AT+CGDCONT?", "AT+CGACT?", "AT+CGPADDR"):
+    for skipped in ("AT+CCID", "AT+CIMI", PDP):
         assert skipped not in transport.sent
+    assert snap.network.attached is True  # +CGATT? is read whatever the SIM's state
 
 
 def test_pin_locked_sim_still_gives_iccid_but_no_imsi() -> None:
@@ -128,21 +190,21 @@ def test_malformed_answer_is_a_named_problem_not_a_crash() -> None:
 
 
 def test_one_slow_command_is_noted_and_the_read_goes_on() -> None:
-    script = {**GENERIC_SCRIPT, "AT+COPS?": None, "AT": ok()}
+    script = {**GENERIC_SCRIPT, COPS: None, "AT": ok()}
     modem, _ = make_modem(script)
     snap = modem.read_snapshot()
     assert snap.network.operator_name is None
-    assert any("AT+COPS?" in problem for problem in snap.problems)
+    assert any(COPS in problem for problem in snap.problems)
     assert snap.sim.iccid == ICCID
 
 
 def test_silent_modem_raises_read_timeout_quickly() -> None:
     modem, transport = make_modem({})
-    transport.script = {key: None for key in ("AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2", "AT")}
+    transport.script = {key: None for key in (INIT, "AT")}
     with pytest.raises(ReadTimeout) as info:
         modem.read_snapshot()
     assert "stopped answering" in info.value.message
-    assert transport.sent == ["AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2", "AT"]
+    assert transport.sent == [INIT, "AT"]
 
 
 def test_port_that_vanishes_is_reopened_and_the_read_restarts() -> None:
@@ -198,35 +260,62 @@ def test_best_registration_prefers_registered_then_newest_domain() -> None:
 
 
 @pytest.mark.parametrize(
-    ("manufacturer", "model", "asks_5g"),
+    ("manufacturer", "model", "test_answer", "asks_5g"),
     [
-        ("Quectel", "EC25", False),
-        ("Quectel", "RM520N-GL", True),
-        ("SIMCOM INCORPORATED", "SIMCOM_SIM7600CE-T", False),
-        ("SIMCOM INCORPORATED", "SIMCOM_SIM8262E-M2", True),
-        ("Acme Wireless", "AW-5G", False),
+        ("Quectel", "EC25", b"\r\nERROR\r\n", False),
+        ("Quectel", "RM520N-GL", ok("+C5GREG: (0-2)"), True),
+        ("SIMCOM INCORPORATED", "SIMCOM_SIM8262E-M2", ok("+C5GREG: (0-2)"), True),
+        ("Acme Wireless", "AW-5G", ok("+C5GREG: (0-2)"), True),  # any vendor that has it is asked
+        ("Acme Wireless", "AW-1", cme(4), False),
     ],
 )
-def test_c5greg_is_asked_only_of_5g_families(manufacturer: str, model: str, asks_5g: bool) -> None:
-    script = {**GENERIC_SCRIPT, "AT+CGMI": ok(manufacturer), "AT+CGMM": ok(model)}
+def test_c5greg_is_asked_where_the_test_form_says_it_exists(
+    manufacturer: str, model: str, test_answer: bytes, asks_5g: bool
+) -> None:
+    script = {**GENERIC_SCRIPT, "AT+CGMI": ok(manufacturer), "AT+CGMM": ok(model), "AT+C5GREG=?": test_answer}
+    script["AT+C5GREG?"] = ok("+C5GREG: 0,0")
     modem, transport = make_modem(script)
     modem.read_snapshot()
+    modem.read_snapshot()
     assert ("AT+C5GREG?" in transport.sent) is asks_5g
+    assert transport.sent.count("AT+C5GREG=?") == 1  # kept with the identity
+    modem.forget_identity()
+    modem.read_snapshot()
+    assert transport.sent.count("AT+C5GREG=?") == 2
 
 
-def test_module_refusing_the_concatenated_init_gets_each_setting_alone() -> None:
-    script = {k: v for k, v in GENERIC_SCRIPT.items() if not k.startswith("AT+CMEE")}
-    script.update({"AT+CMEE=1": ok(), "AT+CREG=2": ok(), "AT+CGREG=2": ok()})  # no +CEREG on a 2G/3G module
+def test_module_refusing_concatenated_lines_gets_each_read_alone() -> None:
+    script = {k: v for k, v in PLAIN_SCRIPT.items() if k != "AT+CEREG=3"}
+    script["AT+CEREG=2"] = ok()  # a module without the n=3 form
     modem, transport = make_modem(script)
     snap = modem.read_snapshot()
-    assert transport.sent[:5] == [
-        "AT+CMEE=1;+CREG=2;+CGREG=2;+CEREG=2",
-        "AT+CMEE=1",
-        "AT+CREG=2",
-        "AT+CGREG=2",
-        "AT+CEREG=2",
-    ]
+    assert transport.sent[:6] == [INIT, "AT+CMEE=1", "AT+CREG=2", "AT+CGREG=2", "AT+CEREG=3", "AT+CEREG=2"]
     assert snap.sim.iccid == ICCID
+    for alone in ("AT+CFUN?", "AT+CGATT?", "AT+COPS?", "AT+CGDCONT?", "AT+CGACT?", "AT+CGPADDR", "AT+CCLK?"):
+        assert alone in transport.sent
+    net = snap.network
+    assert (net.radio, net.attached, net.apn, net.ip_address) == ("on", True, "cmiot", "10.72.13.5")
+    assert net.operator_name == "CHINA MOBILE" and net.mcc_mnc is None  # no numeric read, and no IMSI guess
+    assert net.time is not None
+
+
+def test_cops_format_of_the_module_is_put_back() -> None:
+    script = {
+        **GENERIC_SCRIPT,
+        COPS: ok('+COPS: 0,2,"46000",7', '+COPS: 0,2,"46000",7', '+COPS: 0,0,"CHINA MOBILE",7'),
+        "AT+COPS=3,2": ok(),
+    }
+    modem, transport = make_modem(script)
+    snap = modem.read_snapshot()
+    assert (snap.network.mcc_mnc, snap.network.operator_name) == ("46000", "CHINA MOBILE")
+    assert transport.sent[transport.sent.index(COPS) + 1] == "AT+COPS=3,2"
+    assert "AT+COPS=3,2" not in make_and_read(GENERIC_SCRIPT)  # format 0 before: nothing to put back
+
+
+def make_and_read(script: dict[str, bytes | None]) -> list[str]:
+    modem, transport = make_modem(script)
+    modem.read_snapshot()
+    return transport.sent
 
 
 QENG_LTE = '+QENG: "servingcell","NOCONN","LTE","FDD",460,00,1A2D001,123,1300,3,5,5,5A1F,-95,-10,-65,15,0,-,45'
@@ -272,10 +361,75 @@ def test_identity_is_read_once_per_port_open_but_sim_and_radio_every_time() -> N
     second = modem.read_snapshot()
     again = transport.sent[len(sent_first) :]
     assert first.identity == second.identity
-    for cached in ("AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN"):
+    for cached in ("AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+C5GREG=?"):
         assert cached not in again
     for fresh in ("AT+CPIN?", "AT+CCID", "AT+CSQ", "AT+CEREG?"):
         assert fresh in again
     modem.close()
     modem.read_snapshot()
     assert transport.sent[len(sent_first) + len(again) :].count("AT+CGMI") == 1
+
+
+def test_flight_mode_is_radio_off_not_searching() -> None:
+    # 27.007 §8.2: <fun> 4 disables both transmit and receive; ModemManager's mm-cfun vectors: "+CFUN: 0", "+CFUN: 1,0".
+    script = {
+        **GENERIC_SCRIPT,
+        RADIO: ok("+CFUN: 4", "+CGATT: 0"),
+        "AT+CSQ": ok("+CSQ: 99,99"),
+        "AT+CESQ": ok("+CESQ: 99,99,255,255,255,255"),
+        "AT+CREG?": ok("+CREG: 2,0"),
+        "AT+CGREG?": ok("+CGREG: 0,0"),
+        "AT+CEREG?": ok("+CEREG: 3,0"),
+        COPS: ok("+COPS: 0", "+COPS: 0", "+COPS: 0"),
+    }
+    modem, transport = make_modem(script)
+    snap = modem.read_snapshot()
+    assert (snap.network.radio, snap.network.cfun, snap.network.attached) == ("off", 4, False)
+    assert "AT+CEER" not in transport.sent  # the last error of a radio that is off is old news
+    assert not any(line.startswith("AT+COPS=3,") and line != COPS for line in transport.sent)
+
+
+@pytest.mark.parametrize(("cfun", "radio"), [("+CFUN: 0", "off"), ("+CFUN: 1,0", "on"), ("+CFUN: 19,0", "limited")])
+def test_radio_state_from_modemmanager_cfun_vectors(cfun: str, radio: str) -> None:
+    modem, _ = make_modem({**GENERIC_SCRIPT, RADIO: ok(cfun, "+CGATT: 0")})
+    assert modem.read_snapshot().network.radio == radio
+
+
+def test_denied_card_names_the_reject_cause_and_the_last_error() -> None:
+    # The n=3 read form of 27.007 §10.1.22 (<cause_type> 0: a TS 24.301 annex A EMM cause).
+    script = {
+        **GENERIC_SCRIPT,
+        RADIO: ok("+CFUN: 1", "+CGATT: 0"),
+        "AT+CREG?": ok("+CREG: 2,3"),
+        "AT+CGREG?": ok("+CGREG: 0,3"),
+        "AT+CEREG?": ok('+CEREG: 3,3,"5A1F","1A2D001",7,0,7'),
+        COPS: ok("+COPS: 0", "+COPS: 0", "+COPS: 0"),
+        "AT+CEER": ok('+CEER: "LTE ESM","EPS services not allowed"'),
+    }
+    modem, transport = make_modem(script)
+    snap = modem.read_snapshot()
+    net = snap.network
+    assert net.registration is RegistrationState.DENIED
+    assert net.reject_cause == RejectCause("emm", 7, "EPS services not allowed")
+    assert net.last_error == "LTE ESM,EPS services not allowed"
+    assert transport.sent.count("AT+CEER") == 1
+
+
+def test_ceer_that_says_nothing_is_no_last_error() -> None:
+    field = {v["id"]: v for v in FIELD_VECTORS}
+    script = {
+        **GENERIC_SCRIPT,
+        "AT+CEREG?": ok(field["field-cereg-denied-no-cause"]["response"]),
+        "AT+CREG?": ok("+CREG: 2,3"),
+        "AT+CGREG?": ok("+CGREG: 0,3"),
+        "AT+CEER": ok(field["field-ceer-none"]["response"]),
+    }
+    snap = make_modem(script)[0].read_snapshot()
+    assert snap.network.registration is RegistrationState.DENIED
+    assert (snap.network.reject_cause, snap.network.last_error) == (None, None)
+
+
+def test_sim_absent_still_reads_the_attach_state() -> None:
+    script = {**GENERIC_SCRIPT, "AT+CPIN?": cme(10), RADIO: ok("+CFUN: 1", "+CGATT: 0")}
+    snap = make_modem(script)[0].read_snapshot()
+    assert snap.sim.state is SimState.ABSENT and snap.network.attached is False
