@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -108,6 +108,10 @@ def database_url(url: str) -> str:
     )
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
@@ -170,9 +174,13 @@ class Store:
         migrate_schema: bool = True,
         writer: bool = False,
         pool_size: int = 8,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.url = database_url(url)
         self.zone = ZoneInfo(timezone)
+        # The instant "now" (timezone-aware): today's date, the first day of this month and received_at follow it.
+        # Tests hand in a fixed instant; nothing else in the store reads the wall clock.
+        self.clock: Callable[[], datetime] = clock or _utc_now
         self.tables = Tables(MetaData())
         self._sqlite = self.url.startswith("sqlite")
         if self._sqlite:
@@ -212,7 +220,7 @@ class Store:
 
     def today(self) -> date:
         """Today in the collector's time zone (days, months and the filters follow it)."""
-        return datetime.now(self.zone).date()
+        return self.clock().astimezone(self.zone).date()
 
     @property
     def backend(self) -> str:
@@ -286,7 +294,7 @@ class Store:
                         "device_id": r.device_id,
                         "topic": r.topic[:256],
                         "reason": r.reason,
-                        "received_at": _naive(datetime.now(UTC)),
+                        "received_at": _naive(self.clock()),
                     }
                     for r in rejected
                 ],

@@ -18,7 +18,8 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -191,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _store(args: argparse.Namespace, *, writer: bool = False) -> Store:
-    return Store(args.db, timezone=args.timezone, writer=writer)
+    return Store(args.db, timezone=args.timezone, writer=writer, clock=getattr(args, "clock", None))
 
 
 def _broker(args: argparse.Namespace) -> BrokerSettings:
@@ -394,7 +395,9 @@ def _stats(args: argparse.Namespace, out: _Out) -> int:
 
 
 def _migrate(args: argparse.Namespace, out: _Out) -> int:
-    with Store(args.db, timezone=args.timezone, migrate_schema=False, writer=True) as store:
+    with Store(
+        args.db, timezone=args.timezone, migrate_schema=False, writer=True, clock=getattr(args, "clock", None)
+    ) as store:
         applied = store.migrate()
         version = store.schema_version()
     if out.json:
@@ -407,11 +410,20 @@ def _migrate(args: argparse.Namespace, out: _Out) -> int:
 # ---------------------------------------------------------------- main
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Run one ``iotcard-collector`` command; errors become one sentence, a hint and a stable exit code."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> int:
+    """Run one ``iotcard-collector`` command; errors become one sentence, a hint and a stable exit code.
+
+    ``clock`` gives the instant "now" (tests pass a fixed one); by default the system clock."""
     out_stream, err_stream = stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args.clock = clock
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=err_stream,

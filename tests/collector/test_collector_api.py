@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from collector_support import NOW
+from collector_support import NOW, TODAY, clock
 
 from collector import ApiServer, Store, decode
 from collector._ingest import Accepted
@@ -18,8 +18,8 @@ from simulators.fleet import Fleet
 
 @pytest.fixture
 def served(db_url: str) -> Iterator[tuple[ApiServer, Fleet]]:
-    fleet = Fleet.build(40, today=NOW.date())
-    store = Store(db_url, writer=True)
+    fleet = Fleet.build(40, today=TODAY)
+    store = Store(db_url, writer=True, clock=clock)
     batch = [decode(m.topic, m.payload, "iotcard/v1") for m in [*fleet.hello(NOW), *fleet.rounds(NOW, 2)]]
     store.apply([item for item in batch if isinstance(item, Accepted)])
     server = ApiServer(store, "127.0.0.1", 0)

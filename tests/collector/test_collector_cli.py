@@ -12,7 +12,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
-from collector_support import NOW, wait_until
+from collector_support import NOW, TODAY, clock, wait_until
 from mosquitto_support import Broker
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -25,14 +25,14 @@ from simulators.fleet import Fleet
 
 def run(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    status = main(list(args), stdout=out, stderr=err)
+    status = main(list(args), stdout=out, stderr=err, clock=clock)
     return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture
 def seeded(sqlite_url: str) -> tuple[str, Fleet]:
-    fleet = Fleet.build(40, today=NOW.date())
-    with Store(sqlite_url, writer=True) as store:
+    fleet = Fleet.build(40, today=TODAY)
+    with Store(sqlite_url, writer=True, clock=clock) as store:
         batch = [decode(m.topic, m.payload, "iotcard/v1") for m in [*fleet.hello(NOW), *fleet.rounds(NOW, 2)]]
         store.apply([item for item in batch if isinstance(item, Accepted)])
     return sqlite_url, fleet
@@ -61,7 +61,7 @@ def test_cards_and_card_views(seeded: tuple[str, Fleet]) -> None:
 
 
 def test_plans_import_reports_bad_rows_by_line(tmp_path: Path, sqlite_url: str) -> None:
-    fleet = Fleet.build(3, today=NOW.date())
+    fleet = Fleet.build(3, today=TODAY)
     plans = fleet.plans_csv().splitlines()
     plans.insert(2, "not-an-iccid,Plan,30,,,,,")
     plans.append(f"{fleet.devices[0].iccid},Again,30,,,,,")
@@ -76,7 +76,7 @@ def test_plans_import_reports_bad_rows_by_line(tmp_path: Path, sqlite_url: str) 
         (6, f"ICCID {fleet.devices[0].iccid} is already on line 2"),
         (7, "total_mb"),
     ]
-    with Store(sqlite_url) as store:
+    with Store(sqlite_url, clock=clock) as store:
         record = store.card(fleet.devices[2].iccid)
         assert record is not None and record["plan_source"] == "import" and record["expiry"] == fleet.devices[2].expiry
     (tmp_path / "bad.csv").write_text("iccid,plan,size\n1,2,3\n", encoding="utf-8")
@@ -183,8 +183,8 @@ def test_send_to_an_offline_or_silent_device(broker: Broker) -> None:
 
 @pytest.mark.integration
 def test_plans_push_sends_set_plan_to_each_device(tmp_path: Path, broker: Broker, sqlite_url: str) -> None:
-    fleet = Fleet.build(2, today=NOW.date(), id_prefix="dev-plan")
-    with Store(sqlite_url, writer=True) as store:
+    fleet = Fleet.build(2, today=TODAY, id_prefix="dev-plan")
+    with Store(sqlite_url, writer=True, clock=clock) as store:
         batch = [decode(m.topic, m.payload, "iotcard/v1") for m in fleet.hello(NOW)]
         store.apply([item for item in batch if isinstance(item, Accepted)])
     (tmp_path / "plans.csv").write_text(fleet.plans_csv(), encoding="utf-8")

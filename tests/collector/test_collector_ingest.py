@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from collector_support import NOW, publish, start_collector, wait_until
+import time_machine
+from collector_support import NOW, TODAY, clock, publish, start_collector, wait_until
 from mosquitto_support import Broker
 
 from agent.cli import main as agent_main
@@ -39,10 +40,14 @@ def test_agent_report_fills_in_the_card_record(tmp_path: Path, broker: Broker, d
         f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\ntls = false\n',
         encoding="utf-8",
     )
-    with Store(db_url, writer=True) as store:
+    with Store(db_url, writer=True, clock=clock) as store:
         collector = start_collector(store, broker.port)
         try:
-            with ModemSimulator(profile="quectel_ec25", scenario="normal", link=str(tmp_path / "tty")) as sim:
+            # The agent's own clock is pinned too: its report carries NOW, not the day the test happens to run.
+            with (
+                time_machine.travel(NOW, tick=True),
+                ModemSimulator(profile="quectel_ec25", scenario="normal", link=str(tmp_path / "tty")) as sim,
+            ):
                 out, err = io.StringIO(), io.StringIO()
                 status = agent_main(
                     ["--lang", "en", "report", "--once", "--config", str(config), "--port", str(sim.path), "--json"],
@@ -59,12 +64,12 @@ def test_agent_report_fills_in_the_card_record(tmp_path: Path, broker: Broker, d
             # agent's seq with one (report --once itself sends no usage yet).
             meter = SimDevice(
                 0, device_id, "HMI-7", "PN-100", "hmi", "ACME", truth.imei, iccid, truth.sim.imsi, "china_mobile",
-                "normal", "IoT 1GB/月", 1024.0, 5 * 1024 * 1024, NOW.date().replace(day=1), NOW.date(),
-                NOW.date() + timedelta(days=300), seq=report["next_seq"],
+                "normal", "IoT 1GB/月", 1024.0, 5 * 1024 * 1024, TODAY.replace(day=1), TODAY,
+                TODAY + timedelta(days=300), seq=report["next_seq"],
             )  # fmt: skip
-            fleet = Fleet([meter], NOW.date())
+            fleet = Fleet([meter], TODAY)
             link = fleet_link(broker, fleet)
-            publish(link, [meter.telemetry(datetime.now(UTC) + timedelta(seconds=1), add_bytes=123_456)])
+            publish(link, [meter.telemetry(NOW + timedelta(minutes=10), add_bytes=123_456)])
             link.close()
             assert wait_until(lambda: (store.card(iccid) or {}).get("used_bytes") == meter.used_bytes, 10)
         finally:
@@ -74,17 +79,17 @@ def test_agent_report_fills_in_the_card_record(tmp_path: Path, broker: Broker, d
         assert (record["iccid"], record["imei"], record["device_id"]) == (iccid, truth.imei, device_id)
         assert (record["imsi"], record["company"], record["device_pn"]) == (truth.sim.imsi, "ACME", "PN-100")
         assert record["device"]["model"] == "EC25" and record["device"]["online"] is False  # report --once ends offline
-        days = store.usage(iccid, "day", today=store.today(), periods=2)
+        days = store.usage(iccid, "day", today=TODAY, periods=2)
         assert sum(point["total_bytes"] for point in days) == 123_456
         assert record["alarms"] == [] and len(record["bindings"]) == 1
         assert collector.stats.invalid == 0 and collector.failure is None
 
 
 def test_a_card_swap_through_the_broker_raises_the_alarm(broker: Broker, sqlite_url: str) -> None:
-    fleet = Fleet.build(4, today=NOW.date())
+    fleet = Fleet.build(4, today=TODAY)
     a, b = fleet.devices[0], fleet.devices[1]
     first, second = a.iccid, b.iccid
-    with Store(sqlite_url, writer=True) as store:
+    with Store(sqlite_url, writer=True, clock=clock) as store:
         collector = start_collector(store, broker.port)
         link = fleet_link(broker, fleet)
         try:
@@ -98,13 +103,13 @@ def test_a_card_swap_through_the_broker_raises_the_alarm(broker: Broker, sqlite_
         record = store.card(first)
         assert record is not None and record["device_id"] == b.device_id
         assert {(x["kind"], x["device_id"]) for x in record["alarms"]} >= {("card_moved", b.device_id)}
-        _, rows = store.list_cards(CardQuery(search=a.device_id), today=store.today())
+        _, rows = store.list_cards(CardQuery(search=a.device_id), today=TODAY)
         assert {row["iccid"] for row in rows} == {second}  # device a now holds the other card
 
 
 def test_broker_restart_loses_nothing_and_counts_nothing_twice(broker: Broker, db_url: str) -> None:
-    fleet = Fleet.build(30, today=NOW.date())
-    with Store(db_url, writer=True) as store:
+    fleet = Fleet.build(30, today=TODAY)
+    with Store(db_url, writer=True, clock=clock) as store:
         collector = start_collector(store, broker.port)
         link = fleet_link(broker, fleet)
         try:
@@ -132,13 +137,13 @@ def test_broker_restart_loses_nothing_and_counts_nothing_twice(broker: Broker, d
         for device in fleet.devices:
             record = store.card(device.iccid)
             assert record is not None and record["used_bytes"] == device.used_bytes
-            days = store.usage(device.iccid, "day", today=store.today(), periods=3)
+            days = store.usage(device.iccid, "day", today=TODAY, periods=3)
             assert sum(p["total_bytes"] for p in days) == 4 * 4096, device.device_id  # no hour counted twice
 
 
 def test_collector_restart_loses_nothing_and_counts_nothing_twice(broker: Broker, db_url: str) -> None:
-    fleet = Fleet.build(30, today=NOW.date())
-    with Store(db_url, writer=True) as store:
+    fleet = Fleet.build(30, today=TODAY)
+    with Store(db_url, writer=True, clock=clock) as store:
         # One large, slow batch: everything the broker delivered is held, unwritten, when the collector dies.
         collector = start_collector(store, broker.port, batch_size=10_000, batch_wait=60.0)
         link = fleet_link(broker, fleet)
@@ -162,13 +167,13 @@ def test_collector_restart_loses_nothing_and_counts_nothing_twice(broker: Broker
         for device in fleet.devices:
             record = store.card(device.iccid)
             assert record is not None and record["used_bytes"] == device.used_bytes
-            days = store.usage(device.iccid, "day", today=store.today(), periods=3)
+            days = store.usage(device.iccid, "day", today=TODAY, periods=3)
             assert sum(p["total_bytes"] for p in days) == 4 * 4096
 
 
 def test_two_collectors_split_the_load_without_double_counting(broker: Broker, db_url: str) -> None:
-    fleet = Fleet.build(40, today=NOW.date())
-    with Store(db_url, writer=True) as store, Store(db_url, writer=True) as other_store:
+    fleet = Fleet.build(40, today=TODAY)
+    with Store(db_url, writer=True, clock=clock) as store, Store(db_url, writer=True, clock=clock) as other_store:
         first = start_collector(store, broker.port, client_id="collector-a", batch_size=20)
         second = start_collector(other_store, broker.port, client_id="collector-b", batch_size=20)
         link = fleet_link(broker, fleet)
@@ -184,15 +189,15 @@ def test_two_collectors_split_the_load_without_double_counting(broker: Broker, d
         assert first.stats.duplicates + second.stats.duplicates == 0
         assert store.counters()["accepted"] == total
         for device in fleet.devices:
-            days = store.usage(device.iccid, "day", today=store.today(), periods=3)
+            days = store.usage(device.iccid, "day", today=TODAY, periods=3)
             assert sum(p["total_bytes"] for p in days) == 3 * 4096
 
 
 def test_invalid_payloads_are_counted_not_fatal(broker: Broker, sqlite_url: str) -> None:
-    fleet = Fleet.build(1, today=NOW.date())
+    fleet = Fleet.build(1, today=TODAY)
     device = fleet.devices[0]
     base = device.topics.base
-    with Store(sqlite_url, writer=True) as store:
+    with Store(sqlite_url, writer=True, clock=clock) as store:
         collector = start_collector(store, broker.port)
         link = fleet_link(broker, fleet)
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from collector_support import NOW
+from collector_support import NOW, TODAY, clock
 from sqlalchemy import text
 
 from collector import FILTERS, CardQuery, Store, StoreError, Thresholds, card_flags, decode
@@ -24,7 +24,7 @@ def accepted(messages: list[Message]) -> list[Accepted]:
 
 
 def test_migrations_are_versioned_and_refuse_a_newer_schema(db_url: str) -> None:
-    with Store(db_url, writer=True) as store:
+    with Store(db_url, writer=True, clock=clock) as store:
         assert store.schema_version() == 1
         assert store.migrate() == []  # already there: nothing applied twice
         with store.engine.begin() as conn:
@@ -32,15 +32,15 @@ def test_migrations_are_versioned_and_refuse_a_newer_schema(db_url: str) -> None
                 text("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'x', '2030-01-01')")
             )
     with pytest.raises(StoreError) as caught:
-        Store(db_url)
+        Store(db_url, clock=clock)
     assert caught.value.code == "schema_too_new" and "99" in caught.value.message
 
 
 def test_a_batch_counts_once_however_often_it_arrives(db_url: str) -> None:
-    fleet = Fleet.build(5, today=NOW.date())
+    fleet = Fleet.build(5, today=TODAY)
     messages = [*fleet.hello(NOW), *fleet.rounds(NOW, 2)]
     batch = accepted(messages)
-    with Store(db_url, writer=True) as store:
+    with Store(db_url, writer=True, clock=clock) as store:
         first = store.apply(batch[:7])
         again = store.apply(batch)  # redelivered, overlapping: the first 7 are duplicates
         third = store.apply(batch + batch[:3])  # everything again, duplicated inside the batch too
@@ -52,31 +52,31 @@ def test_a_batch_counts_once_however_often_it_arrives(db_url: str) -> None:
         record = store.card(device.iccid)
         assert record is not None
         assert record["used_bytes"] == device.used_bytes  # cycle totals of the last telemetry
-        days = store.usage(device.iccid, "day", today=store.today(), periods=3)
+        days = store.usage(device.iccid, "day", today=TODAY, periods=3)
         assert sum(p["total_bytes"] for p in days) == 2 * 4096  # two rounds of hourly deltas, once each
         assert store.counters() == {"accepted": len(messages), "duplicates": len(batch) + 10}
 
 
 def test_an_older_message_arriving_late_does_not_overwrite_a_newer_one(db_url: str) -> None:
-    fleet = Fleet.build(1, today=NOW.date())
+    fleet = Fleet.build(1, today=TODAY)
     device = fleet.devices[0]
     early = device.telemetry(NOW - timedelta(hours=8), add_bytes=1000)
     late = device.telemetry(NOW, add_bytes=1000)
-    with Store(db_url, writer=True) as store:
+    with Store(db_url, writer=True, clock=clock) as store:
         store.apply(accepted([late]))
         store.apply(accepted([early]))
         record = store.card(device.iccid)
         assert record is not None
         assert record["used_bytes"] == device.used_bytes  # the newer total stands
-        months = store.usage(device.iccid, "month", today=store.today(), periods=2)
+        months = store.usage(device.iccid, "month", today=TODAY, periods=2)
         assert sum(p["total_bytes"] for p in months) == 2000  # but both hours' deltas count
 
 
 def test_a_card_swap_raises_the_binding_alarms(db_url: str) -> None:
-    fleet = Fleet.build(3, today=NOW.date())
+    fleet = Fleet.build(3, today=TODAY)
     a, b, _ = fleet.devices
     card_a, card_b = a.iccid, b.iccid
-    with Store(db_url, writer=True) as store:
+    with Store(db_url, writer=True, clock=clock) as store:
         store.apply(accepted([*fleet.hello(NOW - timedelta(hours=1))]))
         with store.engine.begin() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM alarms")).scalar() == 0
@@ -105,10 +105,10 @@ def test_a_card_swap_raises_the_binding_alarms(db_url: str) -> None:
 
 
 def test_filters_return_exactly_the_expected_cards(db_url: str) -> None:
-    fleet = Fleet.build(60, today=NOW.date())
-    with Store(db_url, writer=True) as store:
+    fleet = Fleet.build(60, today=TODAY)
+    with Store(db_url, writer=True, clock=clock) as store:
         store.apply(accepted([*fleet.hello(NOW), *fleet.rounds(NOW, 1)]))
-        today = NOW.date()
+        today = TODAY
         for name in FILTERS:
             total, rows = store.list_cards(CardQuery(filter=name, limit=1000), today=today)
             assert {row["iccid"] for row in rows} == fleet.expected(name), name
@@ -139,13 +139,13 @@ def test_filters_return_exactly_the_expected_cards(db_url: str) -> None:
 
 
 def test_imported_plans_win_over_what_the_device_says(db_url: str) -> None:
-    fleet = Fleet.build(2, today=NOW.date())
+    fleet = Fleet.build(2, today=TODAY)
     device = fleet.devices[1]
     from collector import parse_plans
 
     rows, problems = parse_plans(f"iccid,plan_name,total_mb\n{device.iccid},Imported 5GB,5120\n")
     assert problems == []
-    with Store(db_url, writer=True) as store:
+    with Store(db_url, writer=True, clock=clock) as store:
         store.apply(accepted([*fleet.hello(NOW), *fleet.rounds(NOW, 1)]))
         record = store.card(device.iccid)
         assert record is not None and record["plan_source"] == "device"
@@ -162,7 +162,7 @@ def test_imported_plans_win_over_what_the_device_says(db_url: str) -> None:
 
 
 def test_decode_refuses_what_the_contract_refuses() -> None:
-    fleet = Fleet.build(1, today=NOW.date())
+    fleet = Fleet.build(1, today=TODAY)
     good = fleet.devices[0].telemetry(NOW)
     assert isinstance(decode(good.topic, good.payload, "iotcard/v1"), Accepted)
     wrong_device = decode("iotcard/v1/other/telemetry", good.payload, "iotcard/v1")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
+from clocks import FIXED, FixedClock
 
 from agent.cli import main
 from agent.usage import MeterSettings, UsageMeter
@@ -95,7 +96,7 @@ def test_plan_near_exhaustion(tmp_path: Path) -> None:
     stats = sysfs / "class" / "net" / "wwan0" / "statistics"
     stats.mkdir(parents=True)
     settings = MeterSettings(interface="wwan0", sysfs_root=sysfs, proc_root=tmp_path / "proc", timezone="UTC")
-    clock = [time.time() - 120]
+    clock = FixedClock(FIXED - timedelta(minutes=2))
     counters = iter([(0, 0), (95 * 2**20, 1 * 2**20)])
 
     def write_counters() -> None:
@@ -103,14 +104,14 @@ def test_plan_near_exhaustion(tmp_path: Path) -> None:
         (stats / "rx_bytes").write_text(f"{rx}\n")
         (stats / "tx_bytes").write_text(f"{tx}\n")
 
-    with UsageMeter(state, settings, clock=lambda: clock[0]) as meter:
+    with UsageMeter(state, settings, clock=clock.epoch) as meter:
         write_counters()
         meter.sample()
-        clock[0] += 60
+        clock.advance(seconds=60)
         write_counters()
         meter.sample()
         meter.commit(final=True)
-    today = date.today()
+    today = FIXED.date()
     config = tmp_path / "agent.toml"
     config.write_text(
         '[usage]\ninterface = "wwan0"\ntimezone = "UTC"\n'
@@ -118,7 +119,8 @@ def test_plan_near_exhaustion(tmp_path: Path) -> None:
         f'[plan]\nname = "100MB/month"\ntotal_mb = 100\ncycle_start = "{today - timedelta(days=3)}"\n'
         f'cycle_end = "{today + timedelta(days=20)}"\n'
     )
-    status, doc = diag(tmp_path, "normal", "--config", str(config))
+    with time_machine.travel(FIXED, tick=True):  # the CLI reads the meter and the plan "today", at FIXED
+        status, doc = diag(tmp_path, "normal", "--config", str(config))
     assert status == 1
     assert doc["findings"][0]["code"] == "data_low"
     assert doc["usage"]["cycle"]["total_bytes"] == 96 * 2**20

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
+from clocks import ticking
 from mosquitto_support import Broker
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -114,6 +115,10 @@ class Subscriber:
         self.client.disconnect()
 
 
+# The reporter's messages are stamped from this instant on (the agent started at 08:00 that day), never the wall clock.
+REPORTS_FROM = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
 def reporter(clock: Callable[[], datetime] | None = None) -> Reporter:
     r = Reporter(
         IdentityDevice(name="HMI-7", pn="PN-100", type="hmi", company="ACME"),
@@ -162,4 +167,6 @@ def publisher(
     outbox: Outbox | None = None,
 ) -> TelemetryPublisher:
     box = outbox or Outbox(tmp_path / "state" / "outbox.sqlite3", limits)
-    return TelemetryPublisher(box, fast_link(settings), reporter(), Topics(DEVICE_ID), commands=commands)
+    return TelemetryPublisher(
+        box, fast_link(settings), reporter(clock=ticking(REPORTS_FROM)), Topics(DEVICE_ID), commands=commands
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from conftest import USERS
 from mosquitto_support import Broker, Certs
 from telemetry_support import (
     DEVICE_ID,
+    REPORTS_FROM,
     SNAPSHOT,
     Subscriber,
     fast_link,
@@ -62,7 +62,7 @@ def test_a_round_over_tls_with_hostname_verification(tmp_path: Path, broker: Bro
     cloud = Subscriber(broker.port)
     pub = publisher(tmp_path, link_settings(broker, certs, host="localhost"))
     pub.start()
-    window = SampleWindow(datetime.now(UTC))
+    window = SampleWindow(REPORTS_FROM)
     window.add(SNAPSHOT)
     seqs = [pub.send(pub.reporter.identity()), pub.send(pub.reporter.telemetry(window))]
     assert pub.drain(10), pub.last_error

@@ -23,7 +23,7 @@ AGENT = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    sys.path[:0] = [{repo!r}, {tests!r}]
+    sys.path[:0] = [{repo!r}, {tests!r}, {repo!r} + "/tests"]
     from mosquitto_support import Broker
     from telemetry_support import publisher, link_settings
     from agent.contract import EventName
