@@ -217,6 +217,7 @@ class Modem:
             cmee=self.profile.cmee_default,
             sim_status=self.scenario.sim_status,
             apn=self.scenario.network.apn,
+            cfun=self.scenario.cfun,
         )
 
     def reset(self) -> None:
@@ -254,7 +255,7 @@ class Modem:
         return self.network.ip_address if self.attached() and self.state.context_active else None
 
     def signal(self) -> Signal | None:
-        return Signal() if self.scenario.has_signal and self.state.cfun == 1 else None
+        return self.scenario.signal if self.scenario.has_signal and self.state.cfun == 1 else None
 
     # -- command lines ----------------------------------------------------------------------------------------
 
@@ -382,6 +383,8 @@ class Modem:
             "+CFUN": self._cfun,
             "+CMEE": self._cmee,
             "+CCLK": self._cclk,
+            "+CTZU": self._ctzu,
+            "+CEER": self._ceer,
         }
         if self.profile.supports_5g:
             base["+C5GREG"] = self._reg_command("+C5GREG", "c5greg_n")
@@ -391,6 +394,10 @@ class Modem:
             "+QCSQ": self._qcsq,
             "+QNWINFO": self._qnwinfo,
             "+QGDCNT": self._qgdcnt,
+            "+QTEMP": self._qtemp,
+            "+QLTS": self._qlts,
+            "+QUIMSLOT": self._quimslot,
+            "+CPMUTEMP": self._cpmutemp,
             "+CICCID": self._iccid_command("+ICCID", name="+CICCID"),
             "+CPSI": self._cpsi,
             "+CNSMOD": self._cnsmod,
@@ -544,13 +551,19 @@ class Modem:
             if form is Form.TEST:
                 return [f"{prefix}: (0-2)"]
             if form is Form.SET:
-                setattr(self.state, attribute, _int_arg(args, 0, range(3)))
+                # <n> 0-2 for every domain; 3 (with the reject cause) for +CEREG, as LTE modules have it.
+                setattr(self.state, attribute, _int_arg(args, 0, range(4 if prefix == "+CEREG" else 3)))
                 return []
             if form is Form.READ:
                 n = getattr(self.state, attribute)
                 if prefix == "+C5GREG":
                     return [f"{prefix}: {n},{RegStat.NOT_SEARCHING.value}"]  # camped on LTE, not on 5GS
-                return [f"{prefix}: {','.join(self._registration_fields(n, with_n=True))}"]
+                fields = self._registration_fields(n, with_n=True)
+                cause = self.scenario.reject_cause
+                if n == 3 and cause is not None and self.registration() is RegStat.DENIED:
+                    # 27.007 §10.1.22: [<tac>],[<ci>],[<AcT>] left empty, <cause_type> 0 = EMM cause (TS 24.301)
+                    fields += ["", "", "", "0", str(cause)]
+                return [f"{prefix}: {','.join(fields)}"]
             raise CommandFailed(None)
 
         return handler
@@ -608,6 +621,26 @@ class Modem:
             raise CommandFailed(None)
         local = time.gmtime(self._clock() + 8 * 3600)
         return [time.strftime('+CCLK: "%y/%m/%d,%H:%M:%S+32"', local)]
+
+    def _ctzu(self, form: Form, args: tuple[str, ...]) -> list[str]:
+        # 27.007 §8.41: +CTZU=<onoff>, automatic time zone update from the network
+        if form is Form.TEST:
+            return ["+CTZU: (0-1)"]
+        if form is Form.READ:
+            return ["+CTZU: 1"]
+        if form is Form.SET:
+            _int_arg(args, 0, (0, 1))
+            return []
+        raise CommandFailed(None)
+
+    def _ceer(self, form: Form, args: tuple[str, ...]) -> list[str]:
+        # 27.007 §6.10: the module's last failure in its own words; this model says nothing, as the field capture
+        # "+CEER: 0,NONE" (tests/data/at_vectors_field.json) does.
+        if form is Form.TEST:
+            return []
+        if form is not Form.ACTION:
+            raise CommandFailed(None)
+        return ["+CEER: 0,NONE"]
 
     # -- packet domain ---------------------------------------------------------------------------------------
 
@@ -755,6 +788,49 @@ class Modem:
                 self.state.bytes_sent = self.state.bytes_received = 0
             return []
         raise CommandFailed(None)
+
+    def _qtemp(self, form: Form, args: tuple[str, ...]) -> list[str]:
+        # EC2x/EC200: +QTEMP: <pmic>,<xo>,<pa> with 255 for a missing sensor (EC200T capture "+QTEMP: 38,255,255");
+        # RM5xx: one quoted name/value line per sensor (the lines obsy/modemdata's RM5xx script reads).
+        if form is Form.TEST:
+            return []
+        if form is not Form.ACTION:
+            raise CommandFailed(None)
+        if self.profile.qeng_form == "rm5xx":
+            return [
+                '+QTEMP: "modem-lte-sub6-pa1","37"',
+                '+QTEMP: "modem-ambient-usr","35"',
+                '+QTEMP: "cpu0-a7-usr","41"',
+            ]
+        return ["+QTEMP: 38,255,255"] if self.profile.qeng_form == "ec200" else ["+QTEMP: 38,36,35"]
+
+    def _qlts(self, form: Form, args: tuple[str, ...]) -> list[str]:
+        # EC2x manual: AT+QLTS=2 gives the local time the network last set, "yyyy/MM/dd,hh:mm:ss±zz,dst" with the
+        # zone in quarter hours (capture: +QLTS: "2019/12/12,10:49:42+32,0"); China Standard Time is +32.
+        if form is Form.TEST:
+            return ["+QLTS: (0-2)"]
+        if form not in (Form.ACTION, Form.SET):
+            raise CommandFailed(None)
+        if not self.registered():
+            return ['+QLTS: ""']
+        local = time.gmtime(self._clock() + 8 * 3600)
+        return [time.strftime('+QLTS: "%Y/%m/%d,%H:%M:%S+32,0"', local)]
+
+    def _quimslot(self, form: Form, args: tuple[str, ...]) -> list[str]:
+        # RM5xx: +QUIMSLOT: <slot>, the active SIM slot (1 or 2)
+        if form is Form.TEST:
+            return ["+QUIMSLOT: (1,2)"]
+        if form is Form.READ:
+            return ["+QUIMSLOT: 1"]
+        raise CommandFailed(None)
+
+    def _cpmutemp(self, form: Form, args: tuple[str, ...]) -> list[str]:
+        # SIMCom: +CPMUTEMP: <temp> in °C (capture "+CPMUTEMP: 34")
+        if form is Form.TEST:
+            return []
+        if form is not Form.ACTION:
+            raise CommandFailed(None)
+        return ["+CPMUTEMP: 34"]
 
     # -- SIMCom (SIM7500/SIM7600 Series AT Command Manual) -------------------------------------------------------
 

@@ -147,8 +147,43 @@ QUECTEL_EC25 = Profile(
     boot_urcs=("RDY", "+CFUN: 1"),
     boot_reports_cpin=True,
     boot_urcs_with_sim=("+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
-    vendor_commands=frozenset({"+QCCID", "+QENG", "+QCSQ", "+QNWINFO", "+QGDCNT"}),
+    vendor_commands=frozenset({"+QCCID", "+QENG", "+QCSQ", "+QNWINFO", "+QGDCNT", "+QTEMP", "+QLTS"}),
     storm_urcs=('+QIND: "csq",24,99', "+QIND: SMS DONE", '+QIND: "act","LTE"'),
+)
+
+QUECTEL_EC200U = Profile(
+    name="quectel_ec200u",
+    summary="Quectel EC200U-CN (Unisoc Cat.1): +QENG in the classic layout with SINR in dB",
+    manufacturer="Quectel",
+    model="EC200U",
+    revision="EC200UCNAAR02A03M08",
+    ati_lines=("Quectel", "EC200U", "Revision: EC200UCNAAR02A03M08"),
+    imei=imei("86967506123456"),
+    cmee_default=1,
+    boot_urcs=("RDY",),
+    boot_reports_cpin=True,
+    boot_urcs_with_sim=("+QIND: SMS DONE", "+QIND: PB DONE"),
+    vendor_commands=frozenset({"+QCCID", "+QENG", "+QCSQ", "+QNWINFO", "+QGDCNT", "+QTEMP", "+QLTS"}),
+    storm_urcs=('+QIND: "csq",24,99', "+QIND: SMS DONE"),
+    qeng_form="ec200",
+)
+
+QUECTEL_RM500Q = Profile(
+    name="quectel_rm500q",
+    summary="Quectel RM500Q-GL (5G sub-6) in EN-DC with the NR leg idle; two SIM slots",
+    manufacturer="Quectel",
+    model="RM500Q-GL",
+    revision="RM500QGLABR11A06M4G",
+    ati_lines=("Quectel", "RM500Q-GL", "Revision: RM500QGLABR11A06M4G"),
+    imei=imei("86753104123456"),
+    cmee_default=1,
+    boot_urcs=("RDY",),
+    boot_reports_cpin=True,
+    boot_urcs_with_sim=("+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
+    vendor_commands=frozenset({"+QCCID", "+QENG", "+QCSQ", "+QNWINFO", "+QGDCNT", "+QTEMP", "+QLTS", "+QUIMSLOT"}),
+    storm_urcs=('+QIND: "csq",24,99', "+QIND: SMS DONE"),
+    supports_5g=True,
+    qeng_form="rm5xx",
 )
 
 SIMCOM_SIM7600 = Profile(
@@ -169,8 +204,31 @@ SIMCOM_SIM7600 = Profile(
     boot_urcs=("RDY",),
     boot_reports_cpin=True,
     boot_urcs_with_sim=("SMS DONE", "PB DONE"),
-    vendor_commands=frozenset({"+CICCID", "+CPSI", "+CNSMOD"}),
+    vendor_commands=frozenset({"+CICCID", "+CPSI", "+CNSMOD", "+CPMUTEMP"}),
     storm_urcs=("+CGEV: ME PDN ACT 1", "SMS DONE"),
+)
+
+_A7670_IMEI = imei("86323508708455")
+SIMCOM_A7670C = Profile(
+    name="simcom_a7670c",
+    summary="SIMCom A7670C (ASR Cat.1): +CPSI? in 27.007 index form, *ATREADY boot URC",
+    manufacturer="SIMCOM INCORPORATED",
+    model="A7670C-LASE",
+    revision="A011B09A7670M7_F",
+    ati_lines=(
+        "Manufacturer: SIMCOM INCORPORATED",
+        "Model: A7670C-LASE",
+        "Revision: A011B09A7670M7_F",
+        f"IMEI: {_A7670_IMEI}",
+        "+GCAP: +CGSM,+FCLASS,+DS",
+    ),
+    imei=_A7670_IMEI,
+    boot_urcs=("*ATREADY: 1",),
+    boot_reports_cpin=True,
+    boot_urcs_with_sim=("SMS DONE", "PB DONE"),
+    vendor_commands=frozenset({"+CICCID", "+CPSI", "+CNSMOD", "+CPMUTEMP"}),
+    storm_urcs=("SMS DONE",),
+    cpsi_form="index",
 )
 
 HUAWEI_ME909S = Profile(
@@ -206,6 +264,17 @@ GENERIC = Profile(
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(
-    {profile.name: profile for profile in (QUECTEL_EC25, SIMCOM_SIM7600, HUAWEI_ME909S, GENERIC)}
+    {
+        profile.name: profile
+        for profile in (
+            QUECTEL_EC25,
+            QUECTEL_EC200U,
+            QUECTEL_RM500Q,
+            SIMCOM_SIM7600,
+            SIMCOM_A7670C,
+            HUAWEI_ME909S,
+            GENERIC,
+        )
+    }
 )
 """Every profile by name (read-only)."""

@@ -8,11 +8,11 @@ non-empty line received on the port, starting at 1.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 
-from simulators.modem._profiles import CHINA_MOBILE, CMHK, Network
+from simulators.modem._profiles import CHINA_MOBILE, CMHK, Network, Signal
 
 
 class SimStatus(Enum):
@@ -39,7 +39,9 @@ class RegStat(int, Enum):
 class Scenario:
     """One named behaviour of the simulated modem.
 
-    State: ``sim_status``, ``registration``, ``network``, ``has_signal``.
+    State: ``sim_status``, ``registration``, ``network``, ``has_signal``, ``signal`` (the serving cell's levels),
+    ``cfun`` (the radio's <fun> at power-on: 4 is flight mode), ``reject_cause`` (the EMM cause a denial carries in
+    +CEREG with n=3, TS 24.301 annex A).
     Wire: ``urc_storm`` (URCs between and inside answers), ``garbage_bytes`` (noise after each answer),
     ``split_chunks`` (1–3 byte writes), ``answer_delay`` (seconds before each answer, after the echo),
     ``hang_after`` (answer that many command lines, then nothing more), ``reboot_after`` (reboot once,
@@ -53,6 +55,9 @@ class Scenario:
     registration: RegStat = RegStat.HOME
     network: Network = CHINA_MOBILE
     has_signal: bool = True
+    signal: Signal = field(default_factory=Signal)
+    cfun: int = 1
+    reject_cause: int | None = None
     urc_storm: bool = False
     garbage_bytes: bool = False
     split_chunks: bool = False
@@ -93,6 +98,23 @@ _ALL = (
         has_signal=False,
     ),
     Scenario("roaming", "stat 5, roaming on CMHK (45412), attached", registration=RegStat.ROAMING, network=CMHK),
+    Scenario(
+        "flight_mode",
+        "left in flight mode: +CFUN: 4, no signal, not registered (stat 0), not attached; AT+CFUN=1 brings it back",
+        cfun=4,
+    ),
+    Scenario(
+        "reject_cause",
+        "the network rejects the card with EMM cause #7 (EPS services not allowed, e.g. a suspended IoT card): "
+        "stat 3, +CEREG: 3,3,,,,0,7 with n=3, not attached",
+        registration=RegStat.DENIED,
+        reject_cause=7,
+    ),
+    Scenario(
+        "weak_signal",
+        "registered on a weak cell: RSRP -128 dBm, RSRQ -18 dB, SINR -4 dB, RSSI -101 dBm",
+        signal=Signal(rssi_dbm=-101, rsrp_dbm=-128, rsrq_db=-18, sinr_db=-4),
+    ),
     Scenario(
         "urc_storm",
         "1-3 URCs (+CEREG: 1, +CREG: 1, vendor ones) after every echo, between answer lines, before the final "

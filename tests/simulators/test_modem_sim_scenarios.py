@@ -215,3 +215,52 @@ def test_port_vanish_after_the_third_command_comes_back_at_the_link(tmp_path: Pa
             assert transact(again, "AT") == b"AT\r\r\nOK\r\n"  # freshly booted: echo on
             assert transact(again, "AT+CSQ").endswith(b"\r\nOK\r\n")  # and it does not vanish again
         assert sim.commands == ["AT", "ATE0", "AT+CSQ", "AT", "AT+CSQ"]
+
+
+def test_flight_mode_until_cfun_1() -> None:
+    with open_modem(scenario="flight_mode", profile="quectel_ec25") as (_, port):
+        transact(port, "ATE0")
+        assert info_lines(transact(port, "AT+CFUN?;+CGATT?;+CSQ;+CEREG?")) == [
+            "+CFUN: 4",
+            "+CGATT: 0",
+            "+CSQ: 99,99",
+            "+CEREG: 0,0",
+        ]
+        transact(port, "AT+CFUN=1")
+        assert info_lines(transact(port, "AT+CFUN?;+CEREG?")) == ["+CFUN: 1", "+CEREG: 0,1"]
+
+
+def test_reject_cause_in_cereg_n3() -> None:
+    with open_modem(scenario="reject_cause", profile="generic") as (_, port):
+        transact(port, "ATE0")
+        assert info_lines(transact(port, "AT+CEREG=3;+CEREG?;+CREG?;+CEER")) == [
+            "+CEREG: 3,3,,,,0,7",
+            "+CREG: 0,3",
+            "+CEER: 0,NONE",
+        ]
+        assert info_lines(transact(port, "AT+CEREG=2;+CEREG?")) == ["+CEREG: 2,3"]
+
+
+def test_new_profiles_answer_in_their_vendor_forms() -> None:
+    with open_modem(profile="simcom_a7670c") as (_, port):
+        transact(port, "ATE0")
+        # 27.007 indices as in the A76xx/SIM7080 captures: RSRQ (−10+19.5)·2 = 19, RSRP −95+140 = 45, RSSI 255.
+        assert info_lines(transact(port, "AT+CPSI?;+CPMUTEMP")) == [
+            "+CPSI: LTE,Online,460-00,0x5A1F,27447297,123,EUTRAN-BAND3,1300,5,5,19,45,255,14",
+            "+CPMUTEMP: 34",
+        ]
+    with open_modem(profile="quectel_ec200u") as (_, port):
+        transact(port, "ATE0")
+        assert info_lines(transact(port, 'AT+QENG="servingcell";+QTEMP')) == [
+            '+QENG: "servingcell","NOCONN","LTE","FDD",460,00,1A2D001,123,1300,3,5,5,5A1F,-95,-10,-65,14,45',
+            "+QTEMP: 38,255,255",
+        ]
+    with open_modem(profile="quectel_rm500q") as (_, port):
+        transact(port, "ATE0")
+        assert info_lines(transact(port, 'AT+QENG="servingcell";+QUIMSLOT?;+C5GREG=?')) == [
+            '+QENG: "servingcell","NOCONN"',
+            '+QENG: "LTE","FDD",460,00,1A2D001,123,1300,3,5,5,5A1F,-95,-10,-65,17,-',
+            '+QENG: "NR5G-NSA",460,00,65535,-32768,-32768,-32768',
+            "+QUIMSLOT: 1",
+            "+C5GREG: (0-2)",
+        ]
