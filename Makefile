@@ -12,10 +12,12 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make test       create .venv, install iotcard with test extras and system packages, run the tests"
-	@echo "make demo       start the modem simulator and run 'iotcard info' against it"
+	@echo "make demo       the whole system on this machine: Mosquitto, the pty modem simulator, 'iotcard info',"
+	@echo "                the agent daemon reporting over MQTT, a cloud command, 'iotcard status'/'diag' through the"
+	@echo "                agent's socket, and the collector's card record filled in from the reports"
 	@echo "make lint       ruff"
 	@echo "make typecheck  mypy (strict on drivers/, checked on agent/ and collector/)"
-	@echo "make bench      run the benchmarks under bench/ (results go in docs/benchmarks.md)"
+	@echo "make bench      run every benchmark under bench/, collector included (results go in docs/benchmarks.md)"
 
 $(STAMP): pyproject.toml
 	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
@@ -52,6 +54,7 @@ bench: $(STAMP) deb-deps
 	$(BIN)/python bench/bench_usage.py
 	$(BIN)/python bench/bench_diag.py
 	$(BIN)/python bench/bench_telemetry.py
+	$(BIN)/python bench/bench_collector.py
 	$(BIN)/python bench/bench_daemon.py --duration 600
 
 clean:
