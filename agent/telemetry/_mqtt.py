@@ -101,6 +101,10 @@ class LinkSettings:
     ack_timeout: float = 30.0
     tcp_user_timeout: float = 45.0
     traffic_every: float = 60.0
+    # MQTT 5 Maximum Packet Size sent in CONNECT: the broker must not send anything larger (it drops it, and a
+    # persistent session does not redeliver it), so an oversized command never reaches our memory. A command is at
+    # most 4 KiB of payload; 8 KiB leaves room for the topic and properties.
+    max_packet_size: int = 8 * 1024
 
 
 # ---------------------------------------------------------------- events out
@@ -233,6 +237,32 @@ class _RawSocketClosed:
 
 
 _Raw = _RawConnack | _RawDisconnect | _RawPuback | _RawMessage | _RawSocketClosed
+
+
+class _BoundedClient(paho.Client):
+    """paho's client that refuses to read an incoming packet longer than ``max_packet_size``.
+
+    paho reads a whole packet into memory before any callback sees it; with MQTT 3.1.1 (no Maximum Packet Size)
+    or a broker that ignores it, a 30 MB publish would be read in full. paho asks the socket for the rest of the
+    packet in one call, so a request for more than the limit is the packet announcing its length: the connection
+    is dropped there, before the payload is read.
+    """
+
+    max_packet_size = 8 * 1024
+    oversized = 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if bufsize > self.max_packet_size:
+            self.oversized = bufsize
+            log.warning(
+                "dropped the connection: the broker sent a packet of %d bytes (limit %d); with MQTT 3.1.1 set the "
+                "broker's message_size_limit",
+                bufsize,
+                self.max_packet_size,
+            )
+            raise OSError(errno.EMSGSIZE, f"incoming packet of {bufsize} bytes is over {self.max_packet_size}")
+        data: bytes = super()._sock_recv(bufsize)
+        return data
 
 
 class _ResumingContext(ssl.SSLContext):
@@ -420,7 +450,7 @@ class MqttLink:
     def _new_client(self) -> paho.Client:
         settings = self.settings
         v5 = settings.protocol == "5"
-        client = paho.Client(
+        client = _BoundedClient(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
             clean_session=None if v5 else False,
@@ -428,6 +458,7 @@ class MqttLink:
             reconnect_on_failure=False,
         )
         client.connect_timeout = settings.connect_timeout
+        client.max_packet_size = settings.max_packet_size
         client.max_inflight_messages_set(100)
         client.max_queued_messages_set(0)
         if self._tls_context is not None:
@@ -452,6 +483,7 @@ class MqttLink:
             if settings.protocol == "5":
                 properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
                 properties.SessionExpiryInterval = settings.session_expiry
+                properties.MaximumPacketSize = settings.max_packet_size
                 client.connect(
                     settings.host, settings.port, keepalive=keepalive, clean_start=False, properties=properties
                 )
