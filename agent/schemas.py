@@ -19,6 +19,7 @@ class ModemOut(_Out):
     revision: str | None
     imei: str | None
     imei_luhn_ok: bool | None
+    temperature_c: float | None = None
 
 
 class SimOut(_Out):
@@ -26,11 +27,20 @@ class SimOut(_Out):
     iccid: str | None
     imsi: str | None
     carrier: str | None
+    slot: int | None = None
 
 
 class OperatorOut(_Out):
     mcc_mnc: str | None
     name: str | None
+
+
+class RejectCauseOut(_Out):
+    """Why the network refused the card: ``type`` emm (TS 24.301), gmm/mm (TS 24.008) or 5gmm (TS 24.501)."""
+
+    type: str
+    code: int
+    name: str
 
 
 class NetworkOut(_Out):
@@ -45,6 +55,13 @@ class NetworkOut(_Out):
     attached: bool | None
     apn: str | None
     ip_address: str | None
+    radio: str | None = None
+    reject_cause: RejectCauseOut | None = None
+    last_error: str | None = None
+    dns: list[str] = []
+    earfcn: int | None = None
+    pci: int | None = None
+    time: str | None = None
 
 
 class SignalOut(_Out):
@@ -88,12 +105,14 @@ def snapshot_out(snapshot: ModemSnapshot, duration_ms: int) -> InfoOut:
             revision=ident.revision,
             imei=ident.imei,
             imei_luhn_ok=ident.imei_luhn_ok,
+            temperature_c=ident.temperature_c,
         ),
         sim=SimOut(
             state=sim.state.value,
             iccid=sim.iccid,
             imsi=sim.imsi,
             carrier=sim.carrier.value if sim.carrier else None,
+            slot=sim.slot,
         ),
         network=NetworkOut(
             registration=net.registration.value if net.registration else None,
@@ -107,6 +126,17 @@ def snapshot_out(snapshot: ModemSnapshot, duration_ms: int) -> InfoOut:
             attached=net.attached,
             apn=net.apn,
             ip_address=net.ip_address,
+            radio=net.radio,
+            reject_cause=RejectCauseOut(
+                type=net.reject_cause.kind, code=net.reject_cause.code, name=net.reject_cause.name
+            )
+            if net.reject_cause
+            else None,
+            last_error=net.last_error,
+            dns=list(net.dns),
+            earfcn=net.earfcn,
+            pci=net.pci,
+            time=net.time.isoformat() if net.time else None,
         ),
         signal=SignalOut(
             rssi_dbm=sig.rssi_dbm, rsrp_dbm=sig.rsrp_dbm, rsrq_db=sig.rsrq_db, sinr_db=sig.sinr_db, bars=sig.bars

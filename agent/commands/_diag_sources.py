@@ -26,7 +26,7 @@ from ..directed import (
 )
 from ..usage import DB_NAME, meter_settings, open_summary, plan_from_config, summary_out
 
-__all__ = ["BadTargets", "probe", "targets", "usage", "usage_line"]
+__all__ = ["BadTargets", "dns_for_probes", "probe", "targets", "usage", "usage_line"]
 
 log = logging.getLogger("iotcard.diag")
 
@@ -50,17 +50,33 @@ def targets(args: argparse.Namespace, config: AgentConfig) -> list[Target]:
     return parsed
 
 
+def dns_for_probes(configured: list[str], interface: str | None, network_dns: tuple[str, ...]) -> tuple[list[str], str]:
+    """The resolvers directed probes use, and where they come from.
+
+    ``--dns``/``[directed] dns`` win. Probes bound to the cellular interface otherwise ask the DNS servers the
+    carrier gave the PDP context (+CGCONTRDP): on a gateway with Ethernet and 4G the system's resolver is often the
+    LAN's, which a directed card cannot reach. Unbound probes follow the system (routing table and resolv.conf).
+    """
+    if configured:
+        return list(configured), "configured"
+    if interface and network_dns:
+        return list(network_dns), "network"
+    return [], "system"
+
+
 def probe(
     chosen: list[Target], args: argparse.Namespace, config: AgentConfig, snapshot: ModemSnapshot, lang: str
 ) -> tuple[list[DirectedFact], dict[str, Any]]:
     directed = config.directed
+    interface = args.interface or directed.interface
+    texts, dns_from = dns_for_probes(list(args.dns or directed.dns), interface, snapshot.network.dns)
     try:
-        servers = tuple(parse_dns_server(text) for text in (args.dns or directed.dns))
+        servers = tuple(parse_dns_server(text) for text in texts)
     except InvalidOption as exc:
         raise BadTargets(exc.message, "e.g. --dns 211.136.17.107") from None
     options = ProbeOptions(
         dns_servers=servers,
-        interface=args.interface or directed.interface,
+        interface=interface,
         timeout=args.timeout,
         tls=directed.tls,
     )
@@ -70,6 +86,8 @@ def probe(
         raise BadTargets(exc.message, exc.hint or "check --interface") from None
     facts = directed_facts(results)
     doc = probe_out(results, lang, 0).model_dump(mode="json")
+    # Say which resolvers were asked: the operator's (from the module), the configured ones, or the system's.
+    doc["dns_servers"] = {"from": dns_from, "servers": texts}
     return facts, doc
 
 

@@ -1,6 +1,7 @@
 """The diagnosis engine: a pure function from facts to findings, checks in dependency order.
 
-port → modem → SIM → identity → signal → registration → attach → PDP/IP → DNS → directed targets → usage and plan.
+port → modem → radio → SIM → identity → signal → registration → attach → PDP/IP → DNS → directed targets → usage and
+plan → clock.
 A check whose prerequisite failed is reported as skipped with the reason; nothing here raises on odd facts.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from types import MappingProxyType
 
 from agent.state import KnownIdentity
@@ -56,6 +57,8 @@ class DiagnosisFacts:
     previous_identity: KnownIdentity | None = None
     directed: Sequence[DirectedFact] | None = None
     plan: PlanFact | None = None
+    # The system's time to hold the network's against; None takes the one the modem read recorded.
+    system_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class Thresholds:
 
     lte_rsrp_dbm: float = -110.0
     gsm_umts_rssi_dbm: float = -95.0
+    # TLS certificates are checked against the clock: minutes off already fail a handshake's validity window.
+    clock_skew_s: float = 300.0
 
 
 _LTE_FAMILY = {AccessTechnology.LTE, AccessTechnology.LTE_M, AccessTechnology.NB_IOT, AccessTechnology.NR5G}
@@ -90,13 +95,14 @@ class _Run:
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
 
-    def run(self, check: str, needs: str | None, body: Callable[[], bool | None]) -> None:
-        """Run ``body`` unless the check it rests on did not pass. ``body`` returns False when its check failed,
+    def run(self, check: str, needs: tuple[str, ...], body: Callable[[], bool | None]) -> None:
+        """Run ``body`` unless a check it rests on did not pass. ``body`` returns False when its check failed,
         None when it had nothing to look at (skipped)."""
-        if needs is not None and not self.outcomes[needs].passed:
-            reason = self.outcomes[needs].skip_reason or f"the {needs} check failed"
-            self.outcomes[check] = CheckOutcome(check, passed=False, skipped=True, skip_reason=reason)
-            return
+        for need in needs:
+            if not self.outcomes[need].passed:
+                reason = self.outcomes[need].skip_reason or f"the {need} check failed"
+                self.outcomes[check] = CheckOutcome(check, passed=False, skipped=True, skip_reason=reason)
+                return
         before = len(self.findings)
         result = body()
         if result is None:
@@ -118,6 +124,17 @@ class _Run:
     def modem(self) -> bool:
         if self.facts.modem_unresponsive or self.facts.snapshot is None:
             self.add(_finding("modem_unresponsive", Severity.ERROR, "modem", port=self.facts.port))
+            return False
+        return True
+
+    def radio(self) -> bool | None:
+        """A module left in flight mode (+CFUN: 4) or minimum functionality (+CFUN: 0) hears nothing: that, not
+        "no signal" or "searching", is what is wrong."""
+        net = self._snap.network
+        if net.radio is None:
+            return None
+        if net.radio == "off":
+            self.add(_finding("radio_off", Severity.ERROR, "radio", cfun=net.cfun if net.cfun is not None else "?"))
             return False
         return True
 
@@ -188,7 +205,20 @@ class _Run:
         net = self._snap.network
         state = net.registration
         if state is RegistrationState.DENIED:
-            self.add(_finding("registration_denied", Severity.ERROR, "registration"))
+            cause = net.reject_cause
+            if cause is None:
+                self.add(_finding("registration_denied", Severity.ERROR, "registration"))
+            else:
+                self.add(
+                    _finding(
+                        "registration_denied",
+                        Severity.ERROR,
+                        "registration",
+                        reject_cause=cause.code,
+                        cause_type=cause.kind,
+                        cause_name=cause.name,
+                    )
+                )
             return False
         if state in (RegistrationState.SEARCHING, RegistrationState.NOT_REGISTERED, RegistrationState.UNKNOWN, None):
             self.add(_finding("searching", Severity.ERROR, "registration", state=state.value if state else None))
@@ -263,6 +293,30 @@ class _Run:
             self.add(_finding("cycle_expiring", Severity.WARNING, "usage", renew_hint=renew, **common))
         return ok
 
+    def clock(self) -> bool | None:
+        """HMIs that boot without an RTC keep a wrong clock until NTP runs, and TLS to the cloud fails meanwhile;
+        the network's time (+CCLK/+QLTS) says how far off the system is."""
+        network_time = self._snap.network.time
+        system_time = self.facts.system_time or self._snap.system_time
+        if network_time is None or system_time is None:
+            return None
+        skew = (system_time - network_time).total_seconds()
+        if abs(skew) <= self.thresholds.clock_skew_s:
+            return True
+        self.add(
+            _finding(
+                "clock_skew",
+                Severity.WARNING,
+                "clock",
+                skew_s=round(skew),
+                skew_min=round(abs(skew) / 60),
+                direction="ahead" if skew > 0 else "behind",
+                network_time=network_time.isoformat(),
+                system_time=system_time.isoformat(),
+            )
+        )
+        return False
+
     @property
     def _snap(self) -> ModemSnapshot:
         assert self.facts.snapshot is not None  # the modem check passed
@@ -272,18 +326,20 @@ class _Run:
 def diagnose(facts: DiagnosisFacts, thresholds: Thresholds | None = None) -> Diagnosis:
     """Turn facts into findings (most severe first) and a verdict. Pure: same facts, same diagnosis."""
     run = _Run(facts, thresholds or Thresholds())
-    plan: dict[str, tuple[str | None, Callable[[], bool | None]]] = {
-        "port": (None, run.port),
-        "modem": ("port", run.modem),
-        "sim": ("modem", run.sim),
-        "identity": ("modem", run.identity),
-        "signal": ("modem", run.signal),
-        "registration": ("sim", run.registration),
-        "attach": ("registration", run.attach),
-        "pdp": ("attach", run.pdp),
-        "dns": ("pdp", run.dns),
-        "directed": ("dns", run.directed_targets),
-        "usage": (None, run.usage),
+    plan: dict[str, tuple[tuple[str, ...], Callable[[], bool | None]]] = {
+        "port": ((), run.port),
+        "modem": (("port",), run.modem),
+        "radio": (("modem",), run.radio),
+        "sim": (("modem",), run.sim),
+        "identity": (("modem",), run.identity),
+        "signal": (("radio",), run.signal),
+        "registration": (("sim", "radio"), run.registration),
+        "attach": (("registration",), run.attach),
+        "pdp": (("attach",), run.pdp),
+        "dns": (("pdp",), run.dns),
+        "directed": (("dns",), run.directed_targets),
+        "usage": ((), run.usage),
+        "clock": (("modem",), run.clock),
     }
     for check in CHECK_ORDER:
         needs, body = plan[check]

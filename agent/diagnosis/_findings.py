@@ -30,6 +30,7 @@ class Verdict(enum.Enum):
 CHECK_ORDER: tuple[str, ...] = (
     "port",
     "modem",
+    "radio",
     "sim",
     "identity",
     "signal",
@@ -39,6 +40,7 @@ CHECK_ORDER: tuple[str, ...] = (
     "dns",
     "directed",
     "usage",
+    "clock",
 )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ._findings import Finding
 
-__all__ = ["MESSAGES", "render"]
+__all__ = ["DENIAL_TEXTS", "MESSAGES", "render"]
 
 # code -> language -> (message, hint). Templates use str.format with the finding's params.
 MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
@@ -105,6 +105,30 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "zh": ("模块正在搜网，尚未注册。", "稍等一分钟；若一直搜网，检查天线及该地点是否有运营商覆盖。"),
     },
+    "radio_off": {
+        "en": (
+            "The module's radio is switched off (+CFUN: {cfun}, flight mode or minimum functionality), so it cannot "
+            "see any network.",
+            "Switch the radio on with AT+CFUN=1 (iotcard at 'AT+CFUN=1'). If it goes off again, look for what sends "
+            "AT+CFUN=0/4: a dial-up script, a power-saving setting, or a cloud command.",
+        ),
+        "zh": (
+            "模块射频已关闭（+CFUN: {cfun}，飞行模式或最小功能模式），无法搜到任何网络。",
+            "用 AT+CFUN=1 打开射频（iotcard at 'AT+CFUN=1'）。若又被关闭，检查是谁发送了 AT+CFUN=0/4："
+            "拨号脚本、省电设置或云端指令。",
+        ),
+    },
+    "clock_skew": {
+        "en": (
+            "The system clock is {skew_min} minutes {direction} of the network's time ({network_time}).",
+            "TLS to the cloud fails with a wrong clock: set the time (enable NTP, or set it from the network time) "
+            "and check the device's RTC battery.",
+        ),
+        "zh": (
+            "系统时间与网络时间（{network_time}）相差 {skew_min} 分钟（{direction_zh}）。",
+            "时间不对会导致连接云平台的 TLS 失败：请校准时间（开启 NTP 或按网络时间设置），并检查设备 RTC 电池。",
+        ),
+    },
     "registration_denied": {
         "en": (
             "The network refuses this card (registration denied).",
@@ -196,6 +220,76 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+# registration_denied with a reject cause: what the common causes of IoT cards mean and what to do (TS 24.301
+# annex A / TS 24.008 annex G numbers).
+_CAUSE_GROUPS: dict[int, str] = {
+    2: "identity",
+    3: "identity",
+    5: "identity",
+    6: "identity",
+    7: "service",
+    8: "service",
+    14: "service",
+    11: "area",
+    12: "area",
+    13: "area",
+    15: "area",
+}
+DENIAL_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "identity": {
+        "en": (
+            "The network refuses this card: reject cause #{reject_cause} ({cause_name}).",
+            "The network does not accept this card or this device: the card may be suspended (停机), or bound to "
+            "another device's IMEI (机卡绑定). Ask the card provider whether the card is suspended or bound to "
+            "another device, and have it re-bound to this module's IMEI if so.",
+        ),
+        "zh": (
+            "网络拒绝此卡注册：拒绝原因 #{reject_cause}（{cause_name}）。",
+            "网络不接受此卡或此设备：卡可能已停机，或已与其他设备的 IMEI 绑定（机卡绑定）。请联系卡商确认卡是否停机"
+            "或绑定了其他设备，如是请重新绑定到本模块的 IMEI。",
+        ),
+    },
+    "service": {
+        "en": (
+            "The network refuses data service for this card: reject cause #{reject_cause} ({cause_name}).",
+            "The card has no (or a suspended) data service: ask the card provider whether the card is suspended "
+            "(停机/断网), its data service enabled, or the plan used up; a card in its test period may need "
+            "activating.",
+        ),
+        "zh": (
+            "网络拒绝此卡的数据业务：拒绝原因 #{reject_cause}（{cause_name}）。",
+            "此卡未开通或已停用数据业务：请联系卡商确认是否停机/断网、数据业务是否开通、套餐是否用完；"
+            "测试期的卡可能需要激活。",
+        ),
+    },
+    "area": {
+        "en": (
+            "The network refuses this card here: reject cause #{reject_cause} ({cause_name}).",
+            "The card may not use this network or area (wrong carrier, roaming barred, an area-locked card, or no "
+            "suitable cell): check that the card's carrier covers this site, that an area lock matches the site, "
+            "and ask the card provider about roaming and area restrictions.",
+        ),
+        "zh": (
+            "网络拒绝此卡在此处注册：拒绝原因 #{reject_cause}（{cause_name}）。",
+            "此卡不能使用该网络或该区域（运营商不对、禁止漫游、区域锁定卡或无合适小区）：请确认该地点有此卡运营商的覆盖、"
+            "区域限制与安装地点一致，并向卡商咨询漫游和区域限制。",
+        ),
+    },
+    "other": {
+        "en": (
+            "The network refuses this card: reject cause #{reject_cause} ({cause_name}).",
+            "Ask the card provider what the card's state is (suspended, not activated, bound to another device), "
+            "quoting the reject cause number.",
+        ),
+        "zh": (
+            "网络拒绝此卡注册：拒绝原因 #{reject_cause}（{cause_name}）。",
+            "请向卡商查询卡的状态（停机、未激活、绑定其他设备），并提供拒绝原因编号。",
+        ),
+    },
+}
+_DIRECTION_ZH = {"ahead": "快", "behind": "慢"}
+
+
 class _Params(dict[str, object]):
     def __missing__(self, key: str) -> str:
         return "?"
@@ -204,6 +298,13 @@ class _Params(dict[str, object]):
 def render(finding: Finding, lang: str) -> tuple[str, str]:
     """The finding's message and hint in ``lang`` (``en`` or ``zh``)."""
     texts = MESSAGES[finding.code]
+    cause = finding.params.get("reject_cause")
+    if finding.code == "registration_denied" and isinstance(cause, int):
+        texts = DENIAL_TEXTS[_CAUSE_GROUPS.get(cause, "other")]
     message, hint = texts.get(lang, texts["en"])
     params: Mapping[str, object] = _Params(finding.params)
+    if finding.code == "clock_skew":
+        params = _Params(
+            {**finding.params, "direction_zh": _DIRECTION_ZH.get(str(finding.params.get("direction")), "")}
+        )
     return message.format_map(params), hint.format_map(params)
