@@ -10,7 +10,7 @@ from typing import Any
 
 from drivers.at import Command, validate_command_text
 from drivers.errors import CommandError, ProtocolError
-from drivers.models import ModemSnapshot
+from drivers.models import ModemSnapshot, NetworkInfo
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
 from ..i18n import display_width, t
@@ -94,6 +94,20 @@ def _value(value: object, lang: str, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _reject_cause(net: NetworkInfo) -> str | None:
+    cause = net.reject_cause
+    return f"#{cause.code} {cause.name} ({cause.kind.upper()})" if cause else None
+
+
+def _band_parts(net: NetworkInfo) -> list[str]:
+    parts = [net.band] if net.band else []
+    if net.earfcn is not None:
+        parts.append(f"EARFCN {net.earfcn}")
+    if net.pci is not None:
+        parts.append(f"PCI {net.pci}")
+    return parts
+
+
 def render_info(snapshot: ModemSnapshot, lang: str, duration_ms: int) -> str:
     ident, sim, net, sig = snapshot.identity, snapshot.sim, snapshot.network, snapshot.signal
     area = net.tac if net.tac is not None else net.lac
@@ -107,6 +121,7 @@ def render_info(snapshot: ModemSnapshot, lang: str, duration_ms: int) -> str:
                 ("Model", ident.model),
                 ("Revision", ident.revision),
                 ("IMEI", ident.imei),
+                ("Temperature", _value(ident.temperature_c, lang, " °C")),
             ],
         ),
         (
@@ -116,19 +131,26 @@ def render_info(snapshot: ModemSnapshot, lang: str, duration_ms: int) -> str:
                 ("ICCID", sim.iccid),
                 ("IMSI", sim.imsi),
                 ("Carrier", sim.carrier.value if sim.carrier else None),
+                ("SIM slot", sim.slot),
             ],
         ),
         (
             "Network",
             [
+                ("Radio", f"{t(net.radio, lang)} (CFUN {net.cfun})" if net.radio else None),
                 ("Registration", registration),
+                ("Reject cause", _reject_cause(net)),
+                ("Last error", net.last_error),
                 ("Technology", net.access_technology.value if net.access_technology else None),
                 ("Operator", operator),
                 ("LAC/TAC", f"{area:X} ({area})" if area is not None else None),
                 ("Cell ID", f"{net.cell_id:X} ({net.cell_id})" if net.cell_id is not None else None),
+                ("Band", " / ".join(_band_parts(net)) or None),
                 ("Attached", net.attached),
                 ("APN", net.apn),
                 ("IP address", net.ip_address),
+                ("DNS", ", ".join(net.dns) or None),
+                ("Network time", net.time.isoformat(sep=" ") if net.time else None),
             ],
         ),
         (
