@@ -141,7 +141,13 @@ def run_diag(args: argparse.Namespace, ctx: Context) -> int:
 
 def _finding_doc(finding: Any, lang: str) -> dict[str, Any]:
     message, hint = render(finding, lang)
-    return {"code": finding.code, "severity": finding.severity.label, "message": message, "hint": hint}
+    return {
+        "code": finding.code,
+        "severity": finding.severity.label,
+        "message": message,
+        "hint": hint,
+        "params": dict(finding.params),
+    }
 
 
 def _colour(ctx: Context) -> bool:

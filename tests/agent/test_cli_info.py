@@ -19,8 +19,24 @@ from simulators.modem import PROFILES, SCENARIOS, ModemSimulator
 
 pytestmark = pytest.mark.integration
 
-PROFILE_NAMES = ("quectel_ec25", "simcom_sim7600", "huawei_me909s", "generic")
-DIALECT_OF = {"quectel_ec25": "quectel", "simcom_sim7600": "simcom", "huawei_me909s": "huawei", "generic": "generic"}
+PROFILE_NAMES = (
+    "quectel_ec25",
+    "quectel_ec200u",
+    "quectel_rm500q",
+    "simcom_sim7600",
+    "simcom_a7670c",
+    "huawei_me909s",
+    "generic",
+)
+DIALECT_OF = {
+    "quectel_ec25": "quectel",
+    "quectel_ec200u": "quectel",
+    "quectel_rm500q": "quectel",
+    "simcom_sim7600": "simcom",
+    "simcom_a7670c": "simcom",
+    "huawei_me909s": "huawei",
+    "generic": "generic",
+}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -67,6 +83,7 @@ def test_info_reports_the_truth_through_faults(profile: str, scenario: str, link
         "iccid": truth.sim.iccid,
         "imsi": truth.sim.imsi,
         "carrier": "China Mobile",
+        "slot": 1 if profile == "quectel_rm500q" else None,
     }
     net = doc["network"]
     assert net["registration"] == "home"
@@ -74,7 +91,10 @@ def test_info_reports_the_truth_through_faults(profile: str, scenario: str, link
     assert net["tac"] == 0x5A1F
     assert net["cell_id"] == 0x1A2D001
     assert net["operator"]["name"] == "CHINA MOBILE"
-    assert net["operator"]["mcc_mnc"] in ("46000", truth.sim.imsi[:5])
+    assert net["operator"]["mcc_mnc"] == "46000"  # the serving PLMN, never the IMSI's 46004
+    assert net["radio"] == "on" and net["reject_cause"] is None
+    assert net["dns"] == ["211.136.17.107", "211.136.20.203"]
+    assert net["time"] is not None
     assert net["attached"] is True
     assert net["apn"] == "cmiot"
     assert net["ip_address"] == "10.168.23.45"
@@ -101,7 +121,9 @@ def test_sim_absent(profile: str, link: str) -> None:
     status, doc, sim = info_json(profile, "sim_absent", link)
     assert status == 0
     assert_identity(doc, profile)
-    assert doc["sim"] == {"state": "absent", "iccid": None, "imsi": None, "carrier": None}
+    slot = 1 if profile == "quectel_rm500q" else None  # the selected slot, with or without a card
+    assert doc["sim"] == {"state": "absent", "iccid": None, "imsi": None, "carrier": None, "slot": slot}
+    assert doc["network"]["attached"] is False  # +CGATT? answers without a SIM
     assert doc["network"]["registration"] == "not_registered"
     assert doc["network"]["ip_address"] is None
     assert not any(c.upper().startswith(("AT+CIMI", "AT+CGPADDR")) for c in sim.commands)
@@ -158,6 +180,32 @@ def test_hang_exits_4_with_a_named_error(profile: str, link: str) -> None:
     assert json.loads(out)["error"]["code"] == "modem_unresponsive"
 
 
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_flight_mode_is_radio_off(profile: str, link: str) -> None:
+    status, doc, _ = info_json(profile, "flight_mode", link)
+    assert status == 0
+    net = doc["network"]
+    assert (net["radio"], net["registration"], net["attached"]) == ("off", "not_registered", False)
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_rejected_card_has_its_reject_cause(profile: str, link: str) -> None:
+    status, doc, _ = info_json(profile, "reject_cause", link)
+    assert status == 0
+    net = doc["network"]
+    assert net["registration"] == "denied"
+    assert net["reject_cause"] == {"type": "emm", "code": 7, "name": "EPS services not allowed"}
+    assert net["last_error"] is None  # the simulated +CEER says nothing ("0,NONE")
+
+
+@pytest.mark.parametrize("profile", ["simcom_a7670c", "quectel_ec25", "huawei_me909s"])
+def test_weak_signal_is_weak_in_every_vendor_form(profile: str, link: str) -> None:
+    status, doc, _ = info_json(profile, "weak_signal", link)
+    assert status == 0
+    assert doc["signal"]["rsrp_dbm"] == pytest.approx(-128, abs=1)
+    assert doc["signal"]["bars"] == 0
+
+
 def test_every_scenario_is_covered() -> None:
     covered = {
         *HEALTHY,
@@ -169,6 +217,9 @@ def test_every_scenario_is_covered() -> None:
         "searching_no_signal",
         "roaming",
         "hang",
+        "flight_mode",
+        "reject_cause",
+        "weak_signal",
     }
     assert set(SCENARIOS) == covered
 
