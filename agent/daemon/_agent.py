@@ -45,6 +45,7 @@ from agent.telemetry import (
     Reporter,
     SampleWindow,
     TelemetryPublisher,
+    daily_command_allowance,
     events_between,
     identity_key,
     load_keepalive,
@@ -390,7 +391,7 @@ class Agent:
             return
         with Outbox(outbox_path(self.config), setup.outbox) as outbox:
             link = MqttLink(setup.link, keepalive=load_keepalive(outbox, setup.keepalive))
-            commands = CommandProcessor(dedup=outbox)
+            commands = CommandProcessor(dedup=outbox, per_day=daily_command_allowance(setup.budget.budget_bytes))
             self._register_commands(commands)
             publisher = TelemetryPublisher(outbox, link, reporter, setup.topics, commands=commands, budget=setup.budget)
             self._publisher = publisher

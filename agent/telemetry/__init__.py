@@ -21,6 +21,7 @@ from ._commands import (
     DedupStore,
     MemoryDedup,
     TokenBucket,
+    daily_command_allowance,
     ping_handler,
 )
 from ._keepalive import AdaptiveKeepalive, KeepaliveLimits
@@ -92,6 +93,7 @@ __all__ = [
     "TrafficSample",
     "WillMessage",
     "backoff_ceiling",
+    "daily_command_allowance",
     "events_between",
     "full_jitter_delay",
     "identity_key",

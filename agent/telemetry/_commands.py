@@ -1,16 +1,22 @@
-"""Cloud commands: validate, deduplicate, rate-limit and dispatch; every request gets a result, nothing raises.
+"""Cloud commands: rate-limit, validate, deduplicate and dispatch; nothing raises.
 
-The order of checks, each ending in a structured error result when it fails:
+Every answer costs the SIM's monthly budget, so the rate limit comes first and covers everything that would be
+published, errors and repeats included. The order of checks, each ending in a structured error result:
 
-1. a retained command is refused (``retained_command``): it would run again on every subscribe;
-2. more than :data:`~agent.contract.MAX_COMMAND_BYTES` is refused unread (``payload_too_large``);
-3. the payload must be UTF-8 JSON holding an object (``invalid_json``);
-4. the request id, when readable, names the request in every later error;
-5. a request id seen before gets its first result again, marked ``duplicate`` (the command runs once);
-6. a token bucket limits how often commands run (``rate_limited``);
-7. the name from the topic must be a known command (``unknown_command``) and the object must match its model
+1. two token buckets, a short one (burst, per minute) and a daily one sized from the traffic budget: without a
+   token nothing is published, except one ``rate_limited`` notice per limited spell (itself paid from the daily
+   bucket), so a flood costs at most the daily allowance;
+2. a retained command is refused (``retained_command``): it would run again on every subscribe;
+3. more than :data:`~agent.contract.MAX_COMMAND_BYTES` is refused unread (``payload_too_large``);
+4. the payload must be UTF-8 JSON holding an object (``invalid_json``);
+5. the request id, when readable, names the request in every later error;
+6. an ``issued_at`` (ISO 8601 with a zone) older than ``max_age`` or too far ahead is refused (``expired``), when
+   the device's clock is plausible; the field is the envelope's, not the command's;
+7. a request id seen before gets a small ``duplicate`` acknowledgement (ok or the first error code, never the
+   first result again: a replayed 23-byte request must not buy a 2 kB answer); the command runs once;
+8. the name from the topic must be a known command (``unknown_command``) and the object must match its model
    (``invalid_payload``: wrong types, unknown fields, values out of bounds);
-8. the handler the agent registered for it runs (``not_available`` when this agent has none yet: a capability not
+9. the handler the agent registered for it runs (``not_available`` when this agent has none yet: a capability not
    wired into this build, the documented behaviour rather than a failure); ``CommandRejected`` from a handler is
    ``rejected``, any other exception ``handler_failed`` (the traceback goes to the debug log).
 
@@ -26,6 +32,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -40,6 +47,7 @@ __all__ = [
     "DedupStore",
     "MemoryDedup",
     "TokenBucket",
+    "daily_command_allowance",
     "ping_handler",
 ]
 
@@ -68,6 +76,7 @@ class CommandOutcome:
     error_code: str | None = None
     error_message: str | None = None
     duplicate: bool = False
+    publish: bool = True  # False: rate limited, answered by silence (nothing is sent)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -128,14 +137,30 @@ class TokenBucket:
         self._tokens = capacity
         self._at = clock()
 
-    def take(self) -> bool:
+    def available(self) -> bool:
         now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
         self._at = now
-        if self._tokens >= 1.0:
+        return self._tokens >= 1.0
+
+    def take(self) -> bool:
+        if self.available():
             self._tokens -= 1.0
             return True
         return False
+
+
+# What one command costs the SIM, both ways, over TLS with TCP/IP headers (a command of a few hundred bytes in, a
+# result or acknowledgement of ~300-500 bytes out, each a TLS record and a few segments).
+COMMAND_WIRE_COST = 1024
+# The share of the monthly traffic budget cloud commands may use.
+COMMAND_BUDGET_SHARE = 0.2
+_PLAUSIBLE_WALL = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def daily_command_allowance(budget_bytes: int, share: float = COMMAND_BUDGET_SHARE) -> int:
+    """Commands a day that keep command traffic within ``share`` of a month's budget (at least 10)."""
+    return max(10, int(budget_bytes * share / 30 / COMMAND_WIRE_COST))
 
 
 def _request_id_of(doc: object) -> str | None:
@@ -165,6 +190,9 @@ class CommandProcessor:
         clock: Callable[[], float] = time.monotonic,
         burst: int = 5,
         per_minute: float = 6.0,
+        per_day: int | None = None,
+        max_age: float = 3600.0,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_bytes: int = MAX_COMMAND_BYTES,
     ) -> None:
         self._handlers: dict[str, CommandHandler] = dict(handlers or {})
@@ -173,7 +201,13 @@ class CommandProcessor:
             raise ValueError(f"no such commands: {sorted(unknown)}")
         self._dedup: DedupStore = dedup if dedup is not None else MemoryDedup()
         self._bucket = TokenBucket(burst, per_minute / 60.0, clock)
+        daily = per_day if per_day is not None else daily_command_allowance(int(1.5 * 1024 * 1024))
+        self._daily = TokenBucket(daily, daily / 86400.0, clock)
+        self._noticed = False  # a rate_limited notice went out since the last command that had a token
+        self.max_age = max_age
+        self._wall = wall
         self.max_bytes = max_bytes
+        self.silenced = 0  # requests answered by silence (rate limited)
 
     def register(self, name: str, handler: CommandHandler) -> None:
         if name not in COMMAND_NAMES:
@@ -191,6 +225,11 @@ class CommandProcessor:
         def error(code: str, message: str, request_id: str | None = None) -> CommandOutcome:
             return CommandOutcome(name, request_id, False, error_code=code, error_message=message)
 
+        if not (self._daily.available() and self._bucket.available()):
+            return self._limited(name)
+        self._bucket.take()
+        self._daily.take()
+        self._noticed = False
         if retained:
             return error("retained_command", "commands must not be published with the retain flag")
         if len(payload) > self.max_bytes:
@@ -202,14 +241,20 @@ class CommandProcessor:
         if not isinstance(doc, dict):
             return error("invalid_json", f"a command is a JSON object, not {type(doc).__name__}")
         request_id = _request_id_of(doc)
+        stale = self._stale(doc.pop("issued_at", None))
+        if stale is not None:
+            return error("expired", stale, request_id)
 
         if request_id is not None and (seen := self._dedup.recall_command(request_id)) is not None:
             first = CommandOutcome.from_json(seen)
             return CommandOutcome(
-                first.command, request_id, first.ok, first.result, first.error_code, first.error_message, True
+                first.command,
+                request_id,
+                first.ok,
+                error_code=first.error_code,
+                error_message="a repeat of an earlier request; it ran once" if not first.ok else None,
+                duplicate=True,
             )
-        if not self._bucket.take():
-            return error("rate_limited", "too many commands; try again in a minute", request_id)
         if name not in COMMAND_NAMES:
             return error("unknown_command", f"unknown command {name!r}; known: {', '.join(COMMAND_NAMES)}", request_id)
         if doc.get("command", name) != name:
@@ -231,8 +276,44 @@ class CommandProcessor:
         except Exception as exc:
             log.debug("handler for %s raised", name, exc_info=True)
             outcome = error("handler_failed", f"{name} failed: {type(exc).__name__}: {exc}", command.request_id)
-        self._dedup.remember_command(command.request_id, outcome.to_json())
+        # Only what a duplicate acknowledgement needs is kept (the result itself is never sent twice).
+        self._dedup.remember_command(
+            command.request_id, CommandOutcome(name, command.request_id, outcome.ok, None, outcome.error_code).to_json()
+        )
         return outcome
+
+    def _limited(self, name: str) -> CommandOutcome:
+        """No token: silence, except one notice per limited spell when the daily allowance can pay for it."""
+        self.silenced += 1
+        if not self._noticed and self._daily.take():
+            self._noticed = True
+            log.warning("cloud commands are arriving faster than allowed; further ones are dropped unanswered")
+            return CommandOutcome(
+                name, None, False, error_code="rate_limited", error_message="too many commands; try again later"
+            )
+        return CommandOutcome(name, None, False, error_code="rate_limited", publish=False)
+
+    def _stale(self, issued: object) -> str | None:
+        """Why a command's ``issued_at`` refuses it, or None (absent, or the clock cannot judge)."""
+        if issued is None:
+            return None
+        if not isinstance(issued, str) or len(issued) > 40:
+            return "issued_at must be an ISO 8601 time with a zone"
+        try:
+            when = datetime.fromisoformat(issued)
+        except ValueError:
+            return "issued_at must be an ISO 8601 time with a zone"
+        if when.tzinfo is None:
+            return "issued_at must be an ISO 8601 time with a zone"
+        now = self._wall()
+        if now < _PLAUSIBLE_WALL:
+            return None  # no RTC, no NTP yet: the request id check still stops replays
+        age = (now - when).total_seconds()
+        if age > self.max_age:
+            return f"issued {round(age)} s ago; commands older than {round(self.max_age)} s are refused"
+        if age < -300:
+            return f"issued {round(-age)} s in the future; check the clocks"
+        return None
 
 
 def ping_handler(agent_version: str, *, started: float, clock: Callable[[], float] = time.monotonic) -> CommandHandler:

@@ -39,6 +39,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from drivers.errors import ConfigError
 
@@ -623,7 +624,13 @@ class MqttLink:
             self._tls_context.session = sock.session
         if not raw.session_present:
             for topic in self.settings.subscriptions:
-                self._client.subscribe(topic, qos=1)
+                if self.settings.protocol == "5":
+                    # Retain As Published: a retained command published while we are subscribed keeps its flag,
+                    # so it is refused like one delivered at subscription (the broker clears it otherwise).
+                    options = SubscribeOptions(qos=1, retainAsPublished=True)
+                    self._client.subscribe(topic, options=options)
+                else:
+                    self._client.subscribe(topic, qos=1)
         self.events.put(Connected(raw.session_present, keepalive, self._connection))
 
     def _drop_client(self) -> None:

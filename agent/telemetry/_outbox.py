@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 
 # 2020-01-01T00:00:00Z: a clock before this has not been set yet (no RTC, no NTP).
 _PLAUSIBLE_EPOCH = 1_577_836_800.0
-_DEDUP_KEEP = 256
+# Request ids remembered for duplicate detection: more than the daily command allowance times the 7-day session
+# expiry, so a command still queued by the broker cannot come back as new.
+_DEDUP_KEEP = 4096
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -369,7 +371,7 @@ class Outbox:
         return None if row is None else str(row[0])
 
     def remember_command(self, request_id: str, outcome: str) -> None:
-        """Keep the outcome of a request id; only the last 256 are kept."""
+        """Keep the outcome of a request id; only the last 4096 are kept."""
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute(

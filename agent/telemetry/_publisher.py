@@ -64,8 +64,12 @@ def load_keepalive(outbox: Outbox, limits: KeepaliveLimits) -> AdaptiveKeepalive
     return policy
 
 
-def _valid_response_topic(topic: str | None) -> str | None:
-    if not topic or len(topic) > 256 or topic.startswith("$") or any(c in topic for c in "+#\x00"):
+def _valid_response_topic(topic: str | None, results: str) -> str | None:
+    """An MQTT 5 Response Topic is honoured only under the device's own ``result/`` level: whoever can publish a
+    command must not make the device publish anywhere else (another device's status, its own retained topics)."""
+    if not topic or len(topic) > 256 or any(c in topic for c in "+#\x00") or not topic.startswith(results):
+        return None
+    if not topic[len(results) :] or "/" in topic[len(results) :]:
         return None
     return topic
 
@@ -136,7 +140,8 @@ class TelemetryPublisher:
 
     def topic_of(self, draft: Draft) -> str:
         if draft.topic is Topic.RESULT:
-            return _valid_response_topic(draft.response_topic) or self.topics.topic(Topic.RESULT, draft.name)
+            results = f"{self.topics.base}/result/"
+            return _valid_response_topic(draft.response_topic, results) or self.topics.topic(Topic.RESULT, draft.name)
         return self.topics.topic(draft.topic)
 
     def send(self, draft: Draft) -> int:
@@ -266,6 +271,9 @@ class TelemetryPublisher:
         if name is None or self.commands is None:
             return
         outcome = self.commands.handle(name, event.payload, retained=event.retained)
+        if not outcome.publish:
+            log.debug("command %s dropped unanswered (rate limited)", name)
+            return
         log.info("command %s (%s): %s", name, outcome.request_id, "ok" if outcome.ok else outcome.error_code)
         self.send(
             self.reporter.result(

@@ -95,13 +95,73 @@ def test_retained_commands_are_refused() -> None:
     assert processor().handle("ping", body(request_id="r"), retained=True).error_code == "retained_command"
 
 
-def test_a_request_id_runs_once_and_repeats_its_result() -> None:
+def test_a_request_id_runs_once_and_a_repeat_gets_a_small_acknowledgement() -> None:
     runs: list[str] = []
-    proc = processor(handlers={"diagnose": lambda cmd: runs.append(cmd.request_id) or {"n": len(runs)}})
+    proc = processor(handlers={"diagnose": lambda cmd: runs.append(cmd.request_id) or {"n": "x" * 1900}})
     first = proc.handle("diagnose", body(request_id="d1"))
     again = proc.handle("diagnose", body(request_id="d1"))
     assert runs == ["d1"]
-    assert again.duplicate and again.result == first.result == {"n": 1}
+    assert first.result == {"n": "x" * 1900}
+    # Never the cached result again: a replayed 23-byte request must not buy a 1.9 kB answer.
+    assert (again.duplicate, again.ok, again.result, again.request_id) == (True, True, None, "d1")
+    assert len(again.to_json()) < 200
+
+
+def test_a_failed_request_repeats_its_error_code_only() -> None:
+    proc = processor(handlers={"diagnose": lambda cmd: (_ for _ in ()).throw(CommandRejected("no", code="nope"))})
+    proc.handle("diagnose", body(request_id="d2"))
+    again = proc.handle("diagnose", body(request_id="d2"))
+    assert (again.duplicate, again.ok, again.error_code) == (True, False, "nope")
+
+
+def test_duplicates_and_errors_are_counted_by_the_rate_limit() -> None:
+    proc = processor(burst=3, per_minute=6)
+    outcomes = [proc.handle("ping", body(request_id="same")) for _ in range(3)]
+    outcomes += [proc.handle("ping", b"{broken")]
+    assert [o.publish for o in outcomes] == [True, True, True, True]
+    assert outcomes[-1].error_code == "rate_limited"  # the one notice
+    assert not proc.handle("ping", body(request_id="other")).publish
+
+
+@pytest.mark.parametrize(
+    ("issued_at", "code"),
+    [
+        ("2026-11-17T07:30:00Z", None),
+        ("2026-11-17T06:59:00+00:00", "expired"),
+        ("2026-11-17T16:10:00+08:00", "expired"),  # 08:10 UTC: 10 minutes ahead
+        ("2026-11-17T08:04:00Z", None),
+        ("2026-11-17T09:00:00Z", "expired"),
+        ("2026-11-17T07:30:00", "expired"),  # no zone
+        ("yesterday", "expired"),
+    ],
+)
+def test_old_and_future_commands_are_refused(issued_at: str, code: str | None) -> None:
+    from clocks import FIXED
+
+    proc = processor(wall=lambda: FIXED)
+    assert proc.handle("ping", body(request_id="t", issued_at=issued_at)).error_code == code
+
+
+def test_issued_at_is_not_judged_without_a_plausible_clock() -> None:
+    from datetime import UTC, datetime
+
+    proc = processor(wall=lambda: datetime(1970, 1, 1, 0, 5, tzinfo=UTC))
+    assert proc.handle("ping", body(request_id="t", issued_at="2026-11-17T07:30:00Z")).ok
+
+
+def test_the_daily_allowance_keeps_commands_inside_the_budget() -> None:
+    from agent.telemetry import daily_command_allowance
+
+    clock = Clock()
+    per_day = daily_command_allowance(int(1.5 * 1024 * 1024))
+    proc = processor(clock=clock, burst=5, per_minute=6, per_day=per_day)
+    published = 0
+    for n in range(24 * 60):  # a request every minute for a day
+        clock.now = n * 60.0
+        published += proc.handle("ping", body(request_id=f"r{n}")).publish
+    # In + out at 1 kB each stays within a fifth of the month's budget over 30 days.
+    assert published * 1024 * 30 <= 0.2 * 1.5 * 1024 * 1024 * 2
+    assert published <= 2 * per_day + 1
 
 
 def test_dedup_survives_with_a_persistent_store() -> None:
@@ -116,8 +176,10 @@ def test_dedup_survives_with_a_persistent_store() -> None:
 def test_rate_limit_with_a_fake_clock() -> None:
     clock = Clock()
     proc = processor(clock=clock, burst=3, per_minute=6)
-    codes = [proc.handle("ping", body(request_id=f"r{n}")).error_code for n in range(5)]
-    assert codes == [None, None, None, "rate_limited", "rate_limited"]
+    outcomes = [proc.handle("ping", body(request_id=f"r{n}")) for n in range(5)]
+    assert [o.error_code for o in outcomes] == [None, None, None, "rate_limited", "rate_limited"]
+    # One notice per limited spell; then silence (nothing is published).
+    assert [o.publish for o in outcomes] == [True, True, True, True, False]
     clock.now += 10  # one token per 10 s
     assert proc.handle("ping", body(request_id="r10")).ok
     assert proc.handle("ping", body(request_id="r11")).error_code == "rate_limited"

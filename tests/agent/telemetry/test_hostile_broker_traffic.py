@@ -81,3 +81,69 @@ def test_mqtt311_drops_an_oversized_packet_unread(tmp_path: Path, broker: Broker
     assert seen == []
     pub.stop(offline=False)
     cloud.close()
+
+
+def test_a_retained_command_published_while_subscribed_does_not_run(tmp_path: Path, broker: Broker) -> None:
+    ran: list[str] = []
+    cloud = Subscriber(broker.port, topic=f"{TOPICS.base}/result/#", client_id="cloud-retained")
+    pub = started(tmp_path, broker)
+    assert pub.commands is not None
+    pub.commands.register("diagnose", lambda command: ran.append(command.request_id) or {})
+    cloud.send(TOPICS.topic(Topic.COMMAND, "diagnose"), b'{"request_id": "kept"}', retain=True)
+    assert wait_until(lambda: len(results(cloud)) == 1, 10, lambda: pub.step(0.05))
+    assert ran == []
+    assert results(cloud)[0]["error"] == {"code": "retained_command", "message": results(cloud)[0]["error"]["message"]}  # type: ignore[index]
+    cloud.send(TOPICS.topic(Topic.COMMAND, "diagnose"), b"", retain=True)  # clear the retained message
+    pub.stop()
+    cloud.close()
+
+
+def test_a_response_topic_outside_the_devices_results_is_ignored(tmp_path: Path, broker: Broker) -> None:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    cloud = Subscriber(broker.port, topic="#", client_id="cloud-everything")
+    pub = started(tmp_path, broker)
+    for n, topic in enumerate(("iotcard/v1/other-device/status", f"{TOPICS.base}/status", "replies/console")):
+        props = Properties(PacketTypes.PUBLISH)
+        props.ResponseTopic = topic
+        cloud.send(TOPICS.topic(Topic.COMMAND, "ping"), json.dumps({"request_id": f"rt{n}"}).encode(), properties=props)
+    props = Properties(PacketTypes.PUBLISH)
+    props.ResponseTopic = f"{TOPICS.base}/result/console-7"
+    props.CorrelationData = b"c7"
+    cloud.send(TOPICS.topic(Topic.COMMAND, "ping"), b'{"request_id": "rt-own"}', properties=props)
+    assert wait_until(lambda: len(results(cloud)) == 4, 10, lambda: pub.step(0.05))
+    topics = {m.doc["request_id"]: m.topic for m in cloud.on("") if "/result/" in m.topic}
+    assert topics == {
+        "rt0": f"{TOPICS.base}/result/ping",
+        "rt1": f"{TOPICS.base}/result/ping",
+        "rt2": f"{TOPICS.base}/result/ping",
+        "rt-own": f"{TOPICS.base}/result/console-7",
+    }
+    assert not [
+        m for m in cloud.on("") if m.topic.startswith("iotcard/v1/other-device") or m.topic == "replies/console"
+    ]
+    pub.stop()
+    cloud.close()
+
+
+def test_a_replayed_request_id_costs_a_small_bounded_answer(tmp_path: Path, broker: Broker) -> None:
+    cloud = Subscriber(broker.port, topic=f"{TOPICS.base}/result/#", client_id="cloud-replay")
+    pub = started(tmp_path, broker)
+    assert pub.commands is not None
+    pub.commands.register("diagnose", lambda command: {"findings": ["x" * 40] * 45})  # a ~1.9 kB result
+    cloud.send(TOPICS.topic(Topic.COMMAND, "diagnose"), b'{"request_id": "r"}')
+    assert wait_until(lambda: len(results(cloud)) == 1, 10, lambda: pub.step(0.05))
+    first = len(cloud.on("")[0].payload)
+    for _ in range(30):
+        cloud.send(TOPICS.topic(Topic.COMMAND, "diagnose"), b'{"request_id": "r"}')
+    deadline = time.monotonic() + 2
+    wait_until(lambda: time.monotonic() > deadline, 3, lambda: pub.step(0.05))
+    repeats = [m for m in cloud.on("") if "/result/" in m.topic][1:]
+    # The burst left 4 tokens: 4 duplicate acks, one rate_limited notice, then silence.
+    assert len(repeats) <= 6
+    assert all(len(m.payload) < 400 for m in repeats), [len(m.payload) for m in repeats]
+    assert sum(len(m.payload) for m in repeats) < first
+    assert [m.doc.get("duplicate") for m in repeats][:4] == [True] * 4
+    pub.stop()
+    cloud.close()

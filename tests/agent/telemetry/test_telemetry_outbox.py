@@ -139,7 +139,12 @@ def test_wal_mode_and_full_sync(tmp_path: Path) -> None:
     db.close()
 
 
-def test_command_dedup_keeps_the_last_256(tmp_path: Path) -> None:
+def test_command_dedup_keeps_the_last_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.telemetry import _outbox, daily_command_allowance
+
+    # Enough for every command the daily allowance lets through during a 7-day session expiry.
+    assert 7 * daily_command_allowance(int(1.5 * 1024 * 1024)) <= _outbox._DEDUP_KEEP
+    monkeypatch.setattr(_outbox, "_DEDUP_KEEP", 256)
     with Outbox(tmp_path / "o.db") as box:
         for n in range(300):
             box.remember_command(f"r{n}", f'{{"n": {n}}}')
