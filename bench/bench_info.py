@@ -18,7 +18,15 @@ from simulators.modem import ModemSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PROFILES = ("quectel_ec25", "simcom_sim7600", "huawei_me909s", "generic")
+PROFILES = (
+    "quectel_ec25",
+    "quectel_ec200u",
+    "quectel_rm500q",
+    "simcom_sim7600",
+    "simcom_a7670c",
+    "huawei_me909s",
+    "generic",
+)
 
 
 def main() -> int:
