@@ -51,8 +51,6 @@ class Dialect:
     ``queries`` run after the base reads and fill or refine facts (serving cell, SINR, technology).
     ``counters`` reads the module's own byte counters (the meter's second opinion).
     ``boot_urcs`` are URC prefixes that mean the module has (re)booted.
-    ``five_g_models`` are lowercase model substrings of the vendor's 5G families (LTE-only modules answer
-    ``+C5GREG?`` with ERROR, a wasted round trip).
     ``model_queries`` replace ``queries`` for some model families (first match wins).
     ``extras`` read what is not about the radio link (temperature, network time, SIM slot); empty means the
     27.007 clock read only.
@@ -70,7 +68,6 @@ class Dialect:
     counters: VendorQuery | None = None
     boot_urcs: tuple[str, ...] = ()
     skip_base: frozenset[str] = field(default_factory=frozenset)
-    five_g_models: tuple[str, ...] = ()
     model_queries: tuple[ModelQueries, ...] = ()
     extras: tuple[VendorQuery, ...] = ()
 
@@ -89,11 +86,6 @@ class Dialect:
             if family.extras is not None and any(pattern in text for pattern in family.model_patterns):
                 return family.extras
         return self.extras
-
-    def supports_5g(self, model: str | None) -> bool:
-        """Whether ``+C5GREG?`` is worth a round trip: only on the vendor's 5G families, matched on the model."""
-        text = (model or "").lower()
-        return any(pattern in text for pattern in self.five_g_models)
 
     def matches(self, manufacturer_text: str) -> bool:
         text = manufacturer_text.lower()

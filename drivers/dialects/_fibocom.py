@@ -69,6 +69,4 @@ DIALECT = Dialect(
     # AT+CCID / AT+ICCID (``+CCID: 8986...``) are the base ladder's first two rungs.
     iccid_commands=(),
     queries=(VendorQuery(Command("AT+XCESQ?", expect_prefix="+XCESQ:"), parse_xcesq),),
-    # FM1xx/FG1xx, FM3xx/FG3xx and FM6xx/FG6xx are the 5G families; L6xx/L7xx/L8xx are LTE.
-    five_g_models=("fm1", "fg1", "fm3", "fg3", "fm6", "fg6"),
 )

@@ -427,6 +427,4 @@ DIALECT = Dialect(
     boot_urcs=("RDY",),
     # QENG (and QCSQ on every RAT) give RSRP/RSRQ, so +CESQ would only repeat them.
     skip_base=frozenset({"cesq"}),
-    # RM5xx/RG5xx (5G sub-6), RM2xx/RG2xx (RedCap).
-    five_g_models=("rm5", "rg5", "rm2", "rg2"),
 )

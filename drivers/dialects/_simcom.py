@@ -242,6 +242,4 @@ DIALECT = Dialect(
             split=(Command("AT+CPMUTEMP", expect_prefix="+CPMUTEMP:"), *CLOCK_QUERY.split),
         ),
     ),
-    # SIM82xx/SIM83xx are the 5G families; SIM7xxx and A76xx are LTE.
-    five_g_models=("sim82", "sim83"),
 )
