@@ -194,6 +194,10 @@ class DirectedConfig(Section):
     port: int = Field(default=443, ge=1, le=65535, description="port for targets that do not name one")
     timeout: float = Field(default=3.0, gt=0, le=60, description="seconds for each phase (DNS, TCP, TLS)")
     tls: bool = Field(default=False, description="also run a TLS handshake with certificate verification")
+    allow_private: bool = Field(
+        default=False,
+        description="let cloud probes reach loopback, link-local, private and CGNAT addresses (a private APN)",
+    )
 
     @field_validator("targets", mode="before")
     @classmethod

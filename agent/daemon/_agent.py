@@ -34,7 +34,7 @@ from agent._context import EXIT_USAGE, Context
 from agent.config import AgentConfig
 from agent.contract import EventName, IdentityDevice, Priority, UsageReport
 from agent.diagnosis import Diagnosis, DiagnosisFacts, PlanFact, diagnose, directed_facts, plan_fact
-from agent.directed import ProbeOptions, ProbeResult, parse_dns_server, probe_texts
+from agent.directed import ProbeOptions, ProbeResult, parse_dns_server, probe_texts, refused_address
 from agent.state import last_seen_identity, read_json, remember_identity, write_json_atomic
 from agent.telemetry import (
     CommandProcessor,
@@ -144,6 +144,7 @@ class Agent:
         settings = meter_settings(config.usage)
         self.meter: Owned[UsageMeter] = Owned("meter", lambda: UsageMeter(self.state_dir, settings, plan=self.plan))
         self.targets: list[str] = [text for text, _ in config.directed.probe_entries()]
+        self._targets_from_cloud = False  # set_config replaced the config file's targets
         self.intervals = {
             "signal": config.schedule.signal,
             "telemetry": config.schedule.telemetry,
@@ -307,20 +308,29 @@ class Agent:
             since = self.live.last_telemetry_at
         self._post(_Post(telemetry_usage=self._usage_report(since), telemetry_now=True))
 
-    def _probe(self, targets: Sequence[str], timeout: float | None = None) -> list[ProbeResult]:
+    def _probe(
+        self, targets: Sequence[str], timeout: float | None = None, *, from_cloud: bool = False
+    ) -> list[ProbeResult]:
+        """Probe ``targets``. Targets the cloud chose are bound to the cellular interface whenever one is configured
+        and never reach loopback, link-local, multicast, private or CGNAT addresses unless [directed] allow_private
+        (refused before any packet is sent)."""
         directed = self.config.directed
+        interface = directed.interface
+        if from_cloud and interface is None and "interface" in self.config.usage.model_fields_set:
+            interface = self.config.usage.interface
         options = ProbeOptions(
             dns_servers=tuple(parse_dns_server(text) for text in directed.dns),
-            interface=directed.interface,
+            interface=interface,
             timeout=timeout or directed.timeout,
             tls=directed.tls,
+            address_filter=refused_address if from_cloud and not directed.allow_private else None,
         )
         return probe_texts(list(targets), options, default_port=directed.port)
 
     def _job_directed(self) -> None:
         if not self.targets:
             return
-        results = self._probe(self.targets)
+        results = self._probe(self.targets, from_cloud=self._targets_from_cloud)
         self._last_probes = results
         self._post(_Post(run=lambda: self._send_directed(results, only_if_changed=True)))
 
@@ -519,7 +529,7 @@ class Agent:
             return {"verdict": result.verdict.value, "findings": [f.code for f in result.findings]}
 
         def probe_now(command: Any) -> dict[str, Any]:
-            results = self._probe(command.targets, timeout=min(command.timeout_s, 10.0))
+            results = self._probe(command.targets, timeout=min(command.timeout_s, 10.0), from_cloud=True)
             self._send_directed(results)
             return {"results": [r.model_dump(mode="json") for r in directed_results(results)]}
 
@@ -562,10 +572,17 @@ class Agent:
 
                 for text in command.directed_targets:
                     try:
-                        parse_target(text, self.config.directed.port)
+                        target = parse_target(text, self.config.directed.port)
                     except InvalidTarget as exc:
                         raise CommandRejected(exc.message) from None
+                    why = refused_address(target.host) if target.is_ip else None
+                    if why is not None and not self.config.directed.allow_private:
+                        raise CommandRejected(
+                            f"{text} is not a public address ({why}); the device's config does not allow it",
+                            code="refused_target",
+                        )
                 self.targets = list(command.directed_targets)
+                self._targets_from_cloud = True
                 changed["directed_targets"] = self.targets
             for field_name, job in (
                 ("telemetry_interval_s", "telemetry"),

@@ -59,6 +59,7 @@ from ._model import (
     TlsStatus,
     Verdict,
 )
+from ._policy import refused_address
 from ._runner import probe_targets, probe_texts, refused_result
 from ._schemas import ProbeOut, ResultOut, probe_out
 from ._targets import (
@@ -111,6 +112,7 @@ __all__ = [
     "probe_targets",
     "probe_texts",
     "problem_message",
+    "refused_address",
     "refused_result",
     "system_dns_servers",
 ]

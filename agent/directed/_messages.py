@@ -222,6 +222,12 @@ TARGET_PROBLEM_TEXT: dict[str, dict[str, str]] = {
         "en": "cannot read the CA file {text}: {detail}",
         "zh": "无法读取 CA 证书文件 {text}：{detail}",
     },
+    "refused_address": {
+        "en": "{text} is not probed: {detail} is not a public address (set [directed] allow_private = true to "
+        "allow loopback, link-local and private targets from the cloud)",
+        "zh": "不测试 {text}：{detail} 不是公网地址（如需允许云端测试回环、链路本地和私有地址，请设置 "
+        "[directed] allow_private = true）",
+    },
     "bad_idna": {
         "en": "the internationalised name {text} cannot be encoded (IDNA): {detail}",
         "zh": "国际化域名 {text} 无法编码（IDNA）：{detail}",

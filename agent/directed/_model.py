@@ -272,3 +272,5 @@ class ProbeOptions:
     stagger: float = 0.1
     max_parallel: int = 32
     clock: Callable[[], float] = time.monotonic
+    # Refuses an address before any packet goes to it: a reason word, or None to allow (see _policy.py).
+    address_filter: Callable[[str], str | None] | None = None

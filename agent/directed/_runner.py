@@ -7,7 +7,7 @@ as the slowest single probe.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from drivers.errors import ProbeError
@@ -25,6 +25,7 @@ from ._model import (
     ProbeResult,
     Reason,
     Target,
+    TargetProblem,
     TlsResult,
     Verdict,
 )
@@ -62,6 +63,11 @@ def _probe_one(
             verdict, reason = judge(dns, None, None)
             return ProbeResult(target.text, target, verdict, reason, dns=dns, binding=binding)
         addresses = dns.addresses
+    if options.address_filter is not None:
+        refused = _refuse(target, addresses, options.address_filter, dns, binding)
+        if refused is not None:
+            return refused
+        addresses = tuple(a for a in addresses if options.address_filter(a) is None)
     tcp, sock = connect_first(
         addresses, target.port, timeout=options.timeout, stagger=options.stagger, binding=binding, clock=clock
     )
@@ -78,6 +84,24 @@ def _probe_one(
         icmp = ping(icmp_address, timeout=options.timeout, binding=binding, command=options.ping_command, clock=clock)
     verdict, reason = judge(dns, tcp, tls)
     return ProbeResult(target.text, target, verdict, reason, dns=dns, tcp=tcp, tls=tls, icmp=icmp, binding=binding)
+
+
+def _refuse(
+    target: Target,
+    addresses: tuple[str, ...],
+    address_filter: Callable[[str], str | None],
+    dns: DnsResult | None,
+    binding: Binding,
+) -> ProbeResult | None:
+    """An ``invalid_target`` result when no address of ``target`` may be probed (nothing is sent to any)."""
+    reasons = [(address, address_filter(address)) for address in addresses]
+    if any(why is None for _, why in reasons):
+        return None
+    address, why = reasons[0]
+    problem = TargetProblem("refused_address", target.text, f"{address} ({why})")
+    return ProbeResult(
+        target.text, target, Verdict.INVALID_TARGET, Reason.INVALID_TARGET, dns=dns, problem=problem, binding=binding
+    )
 
 
 def probe_targets(targets: Sequence[Target], options: ProbeOptions) -> list[ProbeResult]:
