@@ -112,7 +112,7 @@ def _wcdma(values: list[str], text: str) -> VendorFacts:
 
 
 def _gsm(values: list[str], text: str) -> VendorFacts:
-    """<mcc>,<mnc>,<lac>,<cellid>,<bsic>,<arfcn>,..."""
+    """<mcc>,<mnc>,<lac>,<cellid>,<bsic>,<arfcn>,<band>,<rxlev>,... with <rxlev> in dBm (captures: -52, -73)."""
     if len(values) < 6:
         raise ParseError(f"+QENG GSM answer has {len(values)} values, expected at least 6", text=text)
     return VendorFacts(
@@ -121,6 +121,7 @@ def _gsm(values: list[str], text: str) -> VendorFacts:
         lac=optional_hex(values[2], what="LAC", text=text),
         cell_id=optional_hex(values[3], what="cell id", text=text),
         channel=optional_int(values[5], what="ARFCN", text=text),
+        rssi_dbm=_float(optional_int(values[7], what="RxLev", text=text)) if len(values) > 7 else None,
     )
 
 
