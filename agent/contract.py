@@ -1,7 +1,8 @@
 """The MQTT contract between the agent and the cloud: topics, payloads, commands, QoS and retain flags.
 
-This module is the one thing the agent and the cloud collector share; it imports nothing else from the project,
-so the collector can import it alone. Every message is a pydantic model here and nowhere else: ``iotcard schema``
+This module is the one thing the agent and the cloud collector share; it imports nothing else from the project
+but :mod:`agent.card_state` (the card's flags, pure and standard-library only, re-exported here), so the collector
+can import it alone. Every message is a pydantic model here and nowhere else: ``iotcard schema``
 exports them as JSON Schema and ``docs/telemetry.md`` is checked against them.
 
 Topics live under ``{prefix}/{device_id}/`` (prefix default ``iotcard/v1``)::
@@ -43,16 +44,21 @@ from pydantic import (
     model_validator,
 )
 
+from agent.card_state import CARD_FLAGS, CardState, card_state, expiring_end_ranges, renewal_deadline, usable_cycles
+
 __all__ = [
+    "CARD_FLAGS",
     "COMMAND_NAMES",
     "COMMAND_RESULT_ERRORS",
     "DEFAULT_TOPIC_PREFIX",
     "MAX_COMMAND_BYTES",
     "SCHEMA_VERSION",
     "TOPICS",
+    "CardState",
     "CommandError",
     "CommandRequest",
     "CommandResultMessage",
+    "DailyUsage",
     "DiagnoseCommand",
     "DiagnosisFinding",
     "DiagnosisMessage",
@@ -66,6 +72,7 @@ __all__ = [
     "IdentityMessage",
     "IdentityModem",
     "IdentitySim",
+    "MonthlyUsage",
     "PingCommand",
     "PlanStatus",
     "Priority",
@@ -82,11 +89,15 @@ __all__ = [
     "Topics",
     "TrafficSummary",
     "UsageReport",
+    "card_state",
     "contract_markdown",
     "encode",
+    "expiring_end_ranges",
     "json_schemas",
     "parse_command",
+    "renewal_deadline",
     "topic_spec",
+    "usable_cycles",
 ]
 
 SCHEMA_VERSION = 1
@@ -197,28 +208,64 @@ class SignalSummary(_Reading):
 
 
 class HourlyUsage(_Reading):
+    """The hour's total so far on the device's meter (an absolute figure, not a delta since the last report)."""
+
     hour: AwareDatetime = Field(description="start of the hour (UTC)")
     rx_bytes: int = Field(ge=0)
     tx_bytes: int = Field(ge=0)
 
 
+class DailyUsage(_Reading):
+    """The local day's total so far on the device's meter (absolute; a later report of the same day replaces it)."""
+
+    day: date = Field(description="a day in the report's time zone")
+    rx_bytes: int = Field(ge=0)
+    tx_bytes: int = Field(ge=0)
+
+
+class MonthlyUsage(_Reading):
+    """The local month's total so far on the device's meter (absolute; a later report replaces it)."""
+
+    month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM in the report's time zone")
+    rx_bytes: int = Field(ge=0)
+    tx_bytes: int = Field(ge=0)
+
+
 class PlanStatus(_Reading):
+    """The plan and the card's state on the device's date (the rules of :mod:`agent.card_state`)."""
+
     name: str | None = None
     total_mb: float | None = Field(default=None, ge=0)
-    remaining_mb: float | None = None
+    remaining_mb: float | None = Field(default=None, ge=0, description="never negative; see overage_mb")
+    overage_mb: float | None = Field(default=None, ge=0, description="used beyond the plan's size")
+    cycle_end: date | None = Field(default=None, description="the plan's explicit end (a package to renew), if any")
     expiry: date | None = Field(default=None, description="last day the card is valid")
-    flags: list[str] = Field(default_factory=list, description="data_low, data_exhausted, plan_expired ...")
+    renew_by: date | None = Field(default=None, description="last day a renewal keeps the card from lapsing")
+    flags: list[str] = Field(
+        default_factory=list,
+        description="data_low, data_exhausted, expiring, expired, renew_before_26th, renewal_paused",
+    )
 
 
 class UsageReport(_Reading):
-    """Data usage of the cellular interface: hourly deltas since the last report and the cycle totals."""
+    """Data usage of the cellular interface as the device metered it: every figure is an absolute total for its
+    bucket (an hour, a local day, a local month, the cycle) at the report's ``ts``, so a reader stores it by
+    bucket, the latest report winning, and never adds reports up. Replays, duplicates and flow checks (流量校验)
+    then change nothing.
+
+    ``days``/``months`` (with ``timezone``) came with the second usage accounting; a report without them is read by
+    its ``hourly`` hour totals alone.
+    """
 
     cycle_start: date | None = None
     cycle_end: date | None = None
     cycle_rx_bytes: int = Field(ge=0)
     cycle_tx_bytes: int = Field(ge=0)
     cycle_total_bytes: int = Field(ge=0)
-    hourly: list[HourlyUsage] = Field(default_factory=list)
+    timezone: str | None = Field(default=None, max_length=64, description="the zone of days and months (IANA)")
+    hourly: list[HourlyUsage] = Field(default_factory=list, max_length=72)
+    days: list[DailyUsage] = Field(default_factory=list, max_length=62)
+    months: list[MonthlyUsage] = Field(default_factory=list, max_length=24)
     plan: PlanStatus | None = None
 
 

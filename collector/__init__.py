@@ -42,11 +42,12 @@ from ._mqtt import BrokerSettings, parse_broker_url
 from ._plans import PlanProblem, parse_plans
 from ._schema import MIGRATIONS, SCHEMA_VERSION
 from ._service import Collector, CollectorStats, share_topic
-from ._store import FILTERS, CardQuery, PlanRow, Store, Thresholds, database_url
+from ._store import FILTER_FLAGS, FILTERS, CardQuery, PlanRow, Store, Thresholds, database_url
 from ._views import CardDetail, CardList, CardSummary, UsageSeries, card_flags
 
 __all__ = [
     "FILTERS",
+    "FILTER_FLAGS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "Accepted",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -45,10 +46,10 @@ _ICCID = String(24)
 
 
 class Tables:
-    """The live tables, built once by :func:`_v1_tables`."""
+    """The live tables, built once by :func:`_v2_tables`."""
 
     def __init__(self, metadata: MetaData) -> None:
-        built = _v1_tables(metadata)
+        built = _v2_tables(metadata)
         self.migrations = built["schema_migrations"]
         self.devices = built["devices"]
         self.cards = built["cards"]
@@ -56,6 +57,8 @@ class Tables:
         self.alarms = built["alarms"]
         self.usage_daily = built["usage_daily"]
         self.usage_monthly = built["usage_monthly"]
+        self.usage_hourly = built["usage_hourly"]
+        self.usage_cycles = built["usage_cycles"]
         self.received = built["received"]
         self.events = built["events"]
         self.command_results = built["command_results"]
@@ -242,6 +245,67 @@ def _v1_tables(metadata: MetaData) -> dict[str, Table]:
     return {table.name: table for table in tables}
 
 
+# Version 2, absolute usage accounting: every usage row holds the device meter's total for its bucket and the
+# device time of the report it came from (``reported_at``); a later report replaces it, none is ever added up.
+_V2_COLUMNS: dict[str, tuple[Column[Any], ...]] = {
+    "usage_daily": (Column("reported_at", DateTime),),
+    "usage_monthly": (Column("reported_at", DateTime),),
+    "cards": (
+        Column("device_category", String(16)),  # 个人设备 personal, 企业设备 enterprise, 维护设备 maintenance
+        Column("carrier_used_bytes", BigInteger),  # the carrier's own figure for the cycle (plans import)
+        Column("carrier_as_of", DateTime),
+    ),
+}
+
+
+def _v2_new_tables(metadata: MetaData) -> list[Table]:
+    return [
+        Table(
+            "usage_hourly",  # hour totals from reports without days (the first usage accounting)
+            metadata,
+            Column("iccid", _ICCID, primary_key=True),
+            Column("hour", DateTime, primary_key=True),
+            Column("rx_bytes", BigInteger, nullable=False),
+            Column("tx_bytes", BigInteger, nullable=False),
+            Column("reported_at", DateTime, nullable=False),
+        ),
+        Table(
+            "usage_cycles",  # the device meter's total for each cycle it reported
+            metadata,
+            Column("iccid", _ICCID, primary_key=True),
+            Column("cycle_start", Date, primary_key=True),
+            Column("cycle_end", Date),
+            Column("rx_bytes", BigInteger, nullable=False),
+            Column("tx_bytes", BigInteger, nullable=False),
+            Column("reported_at", DateTime, nullable=False),
+        ),
+    ]
+
+
+def _v2_tables(metadata: MetaData) -> dict[str, Table]:
+    tables = _v1_tables(metadata)
+    for name, columns in _V2_COLUMNS.items():
+        for column in columns:
+            tables[name].append_column(column._copy())
+    for table in _v2_new_tables(metadata):
+        tables[table.name] = table
+    return tables
+
+
+def _upgrade_v2(connection: Connection) -> None:
+    """Add version 2's columns and tables. Old usage rows get ``reported_at`` NULL: older than any new report."""
+    preparer = connection.dialect.identifier_preparer
+    for name, columns in _V2_COLUMNS.items():
+        for column in columns:
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(
+                text(f"ALTER TABLE {preparer.quote(name)} ADD COLUMN {preparer.quote(column.name)} {kind}")
+            )
+    metadata = MetaData()
+    for table in _v2_new_tables(metadata):
+        table.create(connection)
+
+
 def _create_v1(connection: Connection) -> None:
     metadata = MetaData()
     _v1_tables(metadata)
@@ -250,7 +314,10 @@ def _create_v1(connection: Connection) -> None:
 
 Migration = tuple[int, str, Callable[[Connection], None]]
 
-MIGRATIONS: tuple[Migration, ...] = ((1, "card records, bindings, alarms, usage, idempotency", _create_v1),)
+MIGRATIONS: tuple[Migration, ...] = (
+    (1, "card records, bindings, alarms, usage, idempotency", _create_v1),
+    (2, "absolute usage accounting: latest report per bucket, cycles, carrier figure, device category", _upgrade_v2),
+)
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,6 +60,7 @@ from agent.contract import (
     IdentityMessage,
     StatusMessage,
     TelemetryMessage,
+    expiring_end_ranges,
 )
 
 from ._errors import SettingsError, StoreError
@@ -70,6 +70,7 @@ from ._schema import SCHEMA_VERSION, Tables, migrate, schema_version
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "FILTERS",
+    "FILTER_FLAGS",
     "MIB",
     "ApplyResult",
     "CardQuery",
@@ -83,6 +84,9 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 FILTERS = ("low", "exhausted", "expiring", "expired")
+#: The flag (agent.card_state) each quick filter lists; the flags' names work as filter names too.
+FILTER_FLAGS = {"low": "data_low", "exhausted": "data_exhausted", "expiring": "expiring", "expired": "expired"}
+_FILTER_ALIASES = {"data_low": "low", "data_exhausted": "exhausted"}
 _SQLITE_BUSY_MS = 30_000
 
 
@@ -123,10 +127,13 @@ def aware(value: datetime | None) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """The app's quick filters: 流量不足 below ``low_percent`` left, 卡临期 within ``expiring_days``."""
+    """The app's quick filters: 流量不足 below ``low_percent`` left, 卡临期 within ``expiring_days`` (or in the
+    renewal pause, see :mod:`agent.card_state`); ``usage_mismatch`` past ``mismatch_percent`` between the device's
+    figure and the carrier's."""
 
     low_percent: float = 10.0
     expiring_days: int = 7
+    mismatch_percent: float = 10.0
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -600,81 +607,178 @@ class Store:
         )
 
     def _telemetry(self, conn: Connection, fresh: list[Accepted]) -> None:
+        """Radio facts, the device's plan and its usage. Usage figures are absolute per bucket: each bucket keeps
+        the figure of the latest report (by the device's ``ts``), so replays, duplicates, out-of-order delivery and
+        flow checks leave the same numbers (docs/telemetry.md, "Usage accounting")."""
         t = self.tables
         latest: dict[str, TelemetryMessage] = {}
-        daily: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
-        monthly: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        hours: dict[tuple[str, datetime], tuple[datetime, int, int]] = {}
+        days: dict[tuple[str, date], tuple[datetime, int, int]] = {}
+        months: dict[tuple[str, str], tuple[datetime, int, int]] = {}
+        cycles: dict[tuple[str, date], tuple[datetime, date | None, int, int]] = {}
+
+        def keep(table: dict[Any, Any], key: Any, value: tuple[Any, ...]) -> None:
+            if key not in table or table[key][0] <= value[0]:
+                table[key] = value
+
         for item in fresh:
             msg = item.message
             if not isinstance(msg, TelemetryMessage) or not msg.iccid:
                 continue
             latest[msg.iccid] = msg
-            for hour in msg.usage.hourly if msg.usage else ():
-                local = hour.hour.astimezone(self.zone)
-                for bucket in (daily[(msg.iccid, local.date())], monthly[(msg.iccid, f"{local:%Y-%m}")]):
-                    bucket[0] += hour.rx_bytes
-                    bucket[1] += hour.tx_bytes
+            usage = msg.usage
+            if usage is None:
+                continue
+            ts = _naive(msg.ts)
+            if usage.days or usage.months:
+                for daily in usage.days:
+                    keep(days, (msg.iccid, daily.day), (ts, daily.rx_bytes, daily.tx_bytes))
+                for monthly in usage.months:
+                    keep(months, (msg.iccid, monthly.month), (ts, monthly.rx_bytes, monthly.tx_bytes))
+            else:  # the first accounting: hour totals only; days and months are summed from them below
+                for hour in usage.hourly:
+                    keep(hours, (msg.iccid, _naive(hour.hour)), (ts, hour.rx_bytes, hour.tx_bytes))
+            if usage.cycle_start is not None:
+                keep(
+                    cycles,
+                    (msg.iccid, usage.cycle_start),
+                    (ts, usage.cycle_end, usage.cycle_rx_bytes, usage.cycle_tx_bytes),
+                )
         if not latest:
             return
-        c = t.cards.c
-        from_device = c.plan_source.is_(None) | (c.plan_source != "import")
+        self._card_telemetry(conn, latest)
+        self._latest_wins(conn, t.usage_hourly, "hour", _fields(hours, "rx_bytes", "tx_bytes"))
+        old_days = sorted({(iccid, hour.replace(tzinfo=UTC).astimezone(self.zone).date()) for iccid, hour in hours})
+        for iccid, day in old_days:
+            keep(days, (iccid, day), self._day_from_hours(conn, iccid, day))
+        self._latest_wins(conn, t.usage_daily, "day", _fields(days, "rx_bytes", "tx_bytes"))
+        for iccid, month in sorted({(iccid, f"{day:%Y-%m}") for iccid, day in old_days}):
+            keep(months, (iccid, month), self._month_from_days(conn, iccid, month))
+        self._latest_wins(conn, t.usage_monthly, "month", _fields(months, "rx_bytes", "tx_bytes"))
+        self._latest_wins(
+            conn,
+            t.usage_cycles,
+            "cycle_start",
+            _fields(cycles, "cycle_end", "rx_bytes", "tx_bytes"),
+        )
 
-        def device_plan(column: Any, value: Any) -> Any:
-            return case((from_device, func.coalesce(value, column)), else_=column)
+    def _latest_wins(
+        self, conn: Connection, table: Any, key: str, rows: dict[tuple[str, Any], tuple[datetime, dict[str, Any]]]
+    ) -> None:
+        """Upsert ``(iccid, key) -> values`` where the stored row is older than the report (or has no time)."""
+        if not rows:
+            return
+        ins = self._insert(table)
+        values = next(iter(rows.values()))[1]
+        stmt = ins.on_conflict_do_update(
+            index_elements=["iccid", key],
+            set_={name: ins.excluded[name] for name in (*values, "reported_at")},
+            where=or_(table.c.reported_at.is_(None), table.c.reported_at <= ins.excluded.reported_at),
+        )
+        conn.execute(
+            stmt,
+            [
+                {"iccid": iccid, key: bucket, **fields, "reported_at": ts}
+                for (iccid, bucket), (ts, fields) in sorted(
+                    rows.items(), key=lambda entry: (entry[0][0], str(entry[0][1]))
+                )
+            ],
+        )
+
+    def _day_from_hours(self, conn: Connection, iccid: str, day: date) -> tuple[datetime, int, int]:
+        """A local day's total from the hour totals stored for it (reports of the first usage accounting)."""
+        h = self.tables.usage_hourly.c
+        start = _naive(datetime.combine(day, time(0), self.zone))
+        end = _naive(datetime.combine(day + timedelta(days=1), time(0), self.zone))
+        row = conn.execute(
+            select(
+                func.coalesce(func.sum(h.rx_bytes), 0), func.coalesce(func.sum(h.tx_bytes), 0), func.max(h.reported_at)
+            ).where(h.iccid == iccid, h.hour >= start, h.hour < end)
+        ).one()
+        return (row[2], int(row[0]), int(row[1]))
+
+    def _month_from_days(self, conn: Connection, iccid: str, month: str) -> tuple[datetime, int, int]:
+        d = self.tables.usage_daily.c
+        first = date.fromisoformat(f"{month}-01")
+        after = (first + timedelta(days=32)).replace(day=1)
+        row = conn.execute(
+            select(
+                func.coalesce(func.sum(d.rx_bytes), 0), func.coalesce(func.sum(d.tx_bytes), 0), func.max(d.reported_at)
+            ).where(d.iccid == iccid, d.day >= first, d.day < after)
+        ).one()
+        return (row[2], int(row[0]), int(row[1]))
+
+    def _card_telemetry(self, conn: Connection, latest: dict[str, TelemetryMessage]) -> None:
+        """The card's radio facts (a report without samples leaves the last known ones), its current cycle's usage
+        (only from a report of the same or a later cycle) and, until a plan is imported, the device's plan."""
+        t = self.tables
+        c = t.cards.c
+        params = [_telemetry_params(iccid, m) for iccid, m in sorted(latest.items())]
+
+        def kept(column: Any, name: str) -> Any:
+            return func.coalesce(bindparam(name, type_=column.type), column)
 
         conn.execute(
             update(t.cards)
             .where(c.iccid == bindparam("b_iccid"), or_(c.telemetry_ts.is_(None), c.telemetry_ts <= bindparam("b_ts")))
             .values(
-                rssi_dbm=bindparam("b_rssi"),
-                rsrp_dbm=bindparam("b_rsrp"),
-                sinr_db=bindparam("b_sinr"),
-                bars=bindparam("b_bars"),
-                registration=bindparam("b_registration"),
-                technology=bindparam("b_technology"),
-                operator=bindparam("b_operator"),
+                rssi_dbm=kept(c.rssi_dbm, "b_rssi"),
+                rsrp_dbm=kept(c.rsrp_dbm, "b_rsrp"),
+                sinr_db=kept(c.sinr_db, "b_sinr"),
+                bars=kept(c.bars, "b_bars"),
+                registration=kept(c.registration, "b_registration"),
+                technology=kept(c.technology, "b_technology"),
+                operator=kept(c.operator, "b_operator"),
                 telemetry_ts=bindparam("b_ts"),
-                used_bytes=func.coalesce(bindparam("b_used", type_=t.cards.c.used_bytes.type), c.used_bytes),
-                used_rx_bytes=func.coalesce(bindparam("b_rx", type_=c.used_rx_bytes.type), c.used_rx_bytes),
-                used_tx_bytes=func.coalesce(bindparam("b_tx", type_=c.used_tx_bytes.type), c.used_tx_bytes),
-                usage_cycle_start=func.coalesce(
-                    bindparam("b_ucs", type_=c.usage_cycle_start.type), c.usage_cycle_start
-                ),
-                usage_cycle_end=func.coalesce(bindparam("b_uce", type_=c.usage_cycle_end.type), c.usage_cycle_end),
-                usage_ts=case(
-                    (bindparam("b_used", type_=c.used_bytes.type).is_(None), c.usage_ts), else_=bindparam("b_ts")
-                ),
-                plan_name=device_plan(c.plan_name, bindparam("b_plan", type_=c.plan_name.type)),
-                plan_total_bytes=device_plan(c.plan_total_bytes, bindparam("b_total", type_=c.plan_total_bytes.type)),
-                cycle_start=device_plan(c.cycle_start, bindparam("b_ucs", type_=c.cycle_start.type)),
-                cycle_end=device_plan(c.cycle_end, bindparam("b_uce", type_=c.cycle_end.type)),
-                expiry=device_plan(c.expiry, bindparam("b_expiry", type_=c.expiry.type)),
-                plan_source=case(
-                    (and_(from_device, bindparam("b_total", type_=c.plan_total_bytes.type).isnot(None)), "device"),
-                    else_=c.plan_source,
-                ),
             ),
-            [_telemetry_params(iccid, m) for iccid, m in sorted(latest.items())],
+            params,
         )
-        for table, buckets, key in (
-            (t.usage_daily, daily, "day"),
-            (t.usage_monthly, monthly, "month"),
-        ):
-            if not buckets:
-                continue
-            ins = self._insert(table)
-            conn.execute(
-                ins.on_conflict_do_update(
-                    index_elements=["iccid", key],
-                    set_={
-                        "rx_bytes": table.c.rx_bytes + ins.excluded.rx_bytes,
-                        "tx_bytes": table.c.tx_bytes + ins.excluded.tx_bytes,
-                    },
+        with_usage = [p for p in params if p["b_used"] is not None]
+        if with_usage:
+            newer_cycle = or_(
+                c.usage_cycle_start.is_(None),
+                bindparam("b_ucs", type_=c.usage_cycle_start.type).is_(None),
+                c.usage_cycle_start < bindparam("b_ucs", type_=c.usage_cycle_start.type),
+                and_(
+                    c.usage_cycle_start == bindparam("b_ucs", type_=c.usage_cycle_start.type),
+                    or_(c.usage_ts.is_(None), c.usage_ts <= bindparam("b_ts")),
                 ),
-                [
-                    {"iccid": iccid, key: period, "rx_bytes": rx, "tx_bytes": tx}
-                    for (iccid, period), (rx, tx) in sorted(buckets.items())
-                ],
+            )
+            conn.execute(
+                update(t.cards)
+                .where(c.iccid == bindparam("b_iccid"), newer_cycle)
+                .values(
+                    used_bytes=bindparam("b_used", type_=c.used_bytes.type),
+                    used_rx_bytes=bindparam("b_rx", type_=c.used_rx_bytes.type),
+                    used_tx_bytes=bindparam("b_tx", type_=c.used_tx_bytes.type),
+                    usage_cycle_start=bindparam("b_ucs", type_=c.usage_cycle_start.type),
+                    usage_cycle_end=bindparam("b_uce", type_=c.usage_cycle_end.type),
+                    usage_ts=bindparam("b_ts"),
+                ),
+                with_usage,
+            )
+        with_plan = [p for p in params if p["b_has_plan"]]
+        if with_plan:
+            from_device = c.plan_source.is_(None) | (c.plan_source != "import")
+
+            def device_plan(column: Any, name: str) -> Any:
+                return case((from_device, func.coalesce(bindparam(name, type_=column.type), column)), else_=column)
+
+            conn.execute(
+                update(t.cards)
+                .where(c.iccid == bindparam("b_iccid"), or_(c.usage_ts.is_(None), c.usage_ts <= bindparam("b_ts")))
+                .values(
+                    plan_name=device_plan(c.plan_name, "b_plan"),
+                    plan_total_bytes=device_plan(c.plan_total_bytes, "b_total"),
+                    cycle_start=case((from_device, bindparam("b_pcs", type_=c.cycle_start.type)), else_=c.cycle_start),
+                    cycle_end=case((from_device, bindparam("b_pce", type_=c.cycle_end.type)), else_=c.cycle_end),
+                    expiry=device_plan(c.expiry, "b_expiry"),
+                    plan_source=case(
+                        (and_(from_device, bindparam("b_total", type_=c.plan_total_bytes.type).isnot(None)), "device"),
+                        else_=c.plan_source,
+                    ),
+                ),
+                with_plan,
             )
 
     def _reports(self, conn: Connection, fresh: list[Accepted]) -> None:
@@ -810,19 +914,26 @@ class Store:
     # ------------------------------------------------------------ reads
 
     def _filter(self, name: str, today: date, thresholds: Thresholds) -> ColumnElement[bool]:
+        """The quick filters in SQL, the same rules as :func:`agent.contract.card_state` (held together by tests)."""
         c = self.tables.cards.c
         total, used = c.plan_total_bytes, c.used_bytes
+        # The device's figure counts only for the cycle that contains today (last cycle's report flags nothing).
+        current = and_(
+            used.isnot(None),
+            or_(c.usage_cycle_start.is_(None), c.usage_cycle_start <= today),
+            or_(c.usage_cycle_end.is_(None), c.usage_cycle_end >= today),
+        )
+        name = _FILTER_ALIASES.get(name, name)
         if name == "low":
             return and_(
-                total > 0,
-                used.isnot(None),
-                used < total,
-                (total - used) * 100 < total * literal(thresholds.low_percent),
+                total > 0, current, used < total, (total - used) * 100 < total * literal(thresholds.low_percent)
             )
         if name == "exhausted":
-            return and_(total > 0, used.isnot(None), used >= total)
+            return and_(total > 0, current, used >= total)
         if name == "expiring":
-            return and_(c.expiry >= today, c.expiry <= today + timedelta(days=thresholds.expiring_days))
+            ranges = expiring_end_ranges(today, thresholds.expiring_days)
+            near = [column.between(low, high) for column in (c.expiry, c.cycle_end) for low, high in ranges]
+            return and_(or_(c.expiry.is_(None), c.expiry >= today), or_(*near))
         if name == "expired":
             return c.expiry < today
         raise SettingsError(f"unknown filter {name!r}; one of {', '.join(FILTERS)}", code="bad_filter")
@@ -986,10 +1097,16 @@ class Store:
             return [dict(r._mapping) for r in conn.execute(query.order_by(c.iccid))]
 
 
+def _fields(rows: dict[Any, tuple[Any, ...]], *names: str) -> dict[Any, tuple[datetime, dict[str, Any]]]:
+    """``key -> (ts, v1, v2, ...)`` as ``key -> (ts, {name: v})`` for :meth:`Store._latest_wins`."""
+    return {key: (value[0], dict(zip(names, value[1:], strict=True))) for key, value in rows.items()}
+
+
 def _telemetry_params(iccid: str, m: TelemetryMessage) -> dict[str, Any]:
     sig = m.signal
     usage = m.usage
     plan = usage.plan if usage else None
+    explicit = plan.cycle_end if plan else None  # a package's end; a rolling monthly cycle is not a plan date
     return {
         "b_iccid": iccid,
         "b_ts": _naive(m.ts),
@@ -1005,8 +1122,11 @@ def _telemetry_params(iccid: str, m: TelemetryMessage) -> dict[str, Any]:
         "b_tx": usage.cycle_tx_bytes if usage else None,
         "b_ucs": usage.cycle_start if usage else None,
         "b_uce": usage.cycle_end if usage else None,
+        "b_has_plan": plan is not None,
         "b_plan": plan.name if plan else None,
         "b_total": round(plan.total_mb * MIB) if plan and plan.total_mb is not None else None,
+        "b_pcs": usage.cycle_start if usage and explicit is not None else None,
+        "b_pce": explicit,
         "b_expiry": plan.expiry if plan else None,
     }
 

@@ -1,19 +1,23 @@
 """Card records as the app shows them: the output models (pydantic, at the edge: ``--json`` and the HTTP API),
 the quick-filter flags, and the terminal rendering with its charts. Pure functions of database rows and ``today``.
 
-The flags here and the SQL filters in :mod:`collector._store` say the same thing twice; the tests hold them
-together. A card is ``low`` (流量不足) when less than ``low_percent`` of its plan is left but some is,
-``exhausted`` (流量耗尽) when the device meter reached the plan, ``expiring`` (卡临期) when the card's expiry is
-today or within ``expiring_days``, ``expired`` (卡到期) after its expiry day.
+The card's figures and flags come from :func:`agent.contract.card_state`, the one definition the agent uses too
+(``data_low`` 流量不足, ``data_exhausted`` 流量耗尽, ``expiring`` 卡临期 with the renewal pause from the 26th,
+``expired`` 卡到期, ``renew_before_26th``, ``renewal_paused``), plus ``usage_mismatch`` when the carrier's figure
+and the device meter's differ. The SQL filters in :mod:`collector._store` are built from the same rule
+(:func:`agent.contract.expiring_end_ranges`); a table test holds the two together. Usage counts for the card only
+while it is for the cycle that contains ``today``: last cycle's report never flags this cycle.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from agent.contract import CardState, card_state, usable_cycles
 
 from ._store import MIB, Thresholds, aware
 
@@ -54,14 +58,19 @@ class CardSummary(_Out):
     last_seen: datetime | None
     plan_name: str | None
     total_bytes: int | None
-    used_bytes: int | None = Field(description="this cycle, from the device's meter")
-    remaining_bytes: int | None
+    used_bytes: int | None = Field(description="this cycle, from the device's meter; null before its first report")
+    remaining_bytes: int | None = Field(description="never negative")
+    overage_bytes: int | None = Field(description="used beyond the plan's size")
     used_percent: float | None
     cycle_start: date | None
     cycle_end: date | None
     expiry: date | None = Field(description="the card's last valid day")
     days_to_expiry: int | None
-    flags: list[str] = Field(description="low, exhausted, expiring, expired: the app's quick filters")
+    renew_by: date | None = Field(description="the last day a renewal keeps the card from lapsing")
+    flags: list[str] = Field(
+        description="data_low, data_exhausted, expiring, expired (the app's quick filters), renew_before_26th, "
+        "renewal_paused, usage_mismatch"
+    )
 
 
 class CardList(_Out):
@@ -126,7 +135,17 @@ class CardDetail(CardSummary):
     card_type: str | None
     plan_source: str | None = Field(description="import (plans import) or device (what the agent reported)")
     cycle_days_left: int | None
-    usage_reported_at: datetime | None
+    usable_cycles: int | None = Field(description="可使用周期: whole cycles the card's validity still covers")
+    usage_reported_at: datetime | None = Field(description="更新时间: when the device last reported this figure")
+    usage_cycle_start: date | None = Field(description="the cycle the device's figure is for")
+    usage_cycle_end: date | None
+    device_category: str | None = Field(
+        description="personal (个人设备), enterprise (企业设备), maintenance (维护设备)"
+    )
+    carrier_used_bytes: int | None = Field(description="the carrier's figure for this cycle (plans import)")
+    carrier_as_of: datetime | None
+    device_used_at_carrier_as_of: int | None = Field(description="the device meter's cycle figure up to that day")
+    usage_difference_bytes: int | None = Field(description="device minus carrier at the carrier's as-of day")
     signal: dict[str, Any] = Field(
         description="the last telemetry: rssi_dbm, rsrp_dbm, sinr_db, bars (averages), registration, technology, "
         "operator, ts"
@@ -140,32 +159,44 @@ class CardDetail(CardSummary):
     results: list[dict[str, Any]] = Field(description="the last command results")
 
 
-def card_flags(
-    total: int | None, used: int | None, expiry: date | None, today: date, thresholds: Thresholds
-) -> list[str]:
-    flags = []
-    if total is not None and total > 0 and used is not None:
-        if used >= total:
-            flags.append("exhausted")
-        elif (total - used) * 100 < total * thresholds.low_percent:
-            flags.append("low")
-    if expiry is not None:
-        if expiry < today:
-            flags.append("expired")
-        elif expiry <= today + timedelta(days=thresholds.expiring_days):
-            flags.append("expiring")
+def current_usage(row: dict[str, Any], today: date) -> int | None:
+    """The device's figure when it is for the cycle that contains ``today``; None otherwise (not yet reported)."""
+    start, end = row.get("usage_cycle_start"), row.get("usage_cycle_end")
+    if (start is not None and start > today) or (end is not None and end < today):
+        return None
+    used = row.get("used_bytes")
+    return int(used) if used is not None else None
+
+
+def state_of(row: dict[str, Any], today: date, thresholds: Thresholds) -> CardState:
+    return card_state(
+        total_bytes=row.get("plan_total_bytes"),
+        used_bytes=current_usage(row, today),
+        expiry=row.get("expiry"),
+        cycle_end=row.get("cycle_end"),
+        today=today,
+        low_percent=thresholds.low_percent,
+        expiring_days=thresholds.expiring_days,
+    )
+
+
+def card_flags(row: dict[str, Any], today: date, thresholds: Thresholds) -> list[str]:
+    flags = state_of(row, today, thresholds).flags
+    if usage_mismatch(row, thresholds):
+        flags.append("usage_mismatch")
     return flags
 
 
-def _plan_numbers(row: dict[str, Any]) -> tuple[int | None, float | None]:
-    total, used = row.get("plan_total_bytes"), row.get("used_bytes")
-    if total is None or used is None:
-        return None, None
-    return total - used, round(100.0 * used / total, 1) if total else None
+def usage_mismatch(row: dict[str, Any], thresholds: Thresholds) -> bool:
+    """流量校验: the device's figure and the carrier's, at the carrier's as-of day, differ by more than the share."""
+    carrier, device = row.get("carrier_used_bytes"), row.get("device_used_at_carrier_as_of")
+    if carrier is None or device is None:
+        return False
+    return bool(abs(device - carrier) * 100 > max(device, carrier) * thresholds.mismatch_percent)
 
 
 def card_summary(row: dict[str, Any], today: date, thresholds: Thresholds) -> CardSummary:
-    remaining, percent = _plan_numbers(row)
+    state = state_of(row, today, thresholds)
     expiry = row.get("expiry")
     return CardSummary(
         iccid=row["iccid"],
@@ -180,28 +211,39 @@ def card_summary(row: dict[str, Any], today: date, thresholds: Thresholds) -> Ca
         last_seen=aware(row.get("last_seen")),
         plan_name=row.get("plan_name"),
         total_bytes=row.get("plan_total_bytes"),
-        used_bytes=row.get("used_bytes"),
-        remaining_bytes=remaining,
-        used_percent=percent,
-        cycle_start=row.get("cycle_start"),
-        cycle_end=row.get("cycle_end"),
+        used_bytes=state.used_bytes,
+        remaining_bytes=state.remaining_bytes,
+        overage_bytes=state.overage_bytes,
+        used_percent=state.used_percent,
+        cycle_start=row.get("cycle_start") or row.get("usage_cycle_start"),
+        cycle_end=row.get("cycle_end") or row.get("usage_cycle_end"),
         expiry=expiry,
         days_to_expiry=(expiry - today).days if expiry else None,
-        flags=card_flags(row.get("plan_total_bytes"), row.get("used_bytes"), expiry, today, thresholds),
+        renew_by=state.renew_by,
+        flags=card_flags(row, today, thresholds),
     )
 
 
 def card_detail(record: dict[str, Any], today: date, thresholds: Thresholds) -> CardDetail:
     device = record.get("device")
     summary = card_summary({**record, "online": device.get("online") if device else None}, today, thresholds)
-    cycle_end = record.get("cycle_end")
+    cycle_end = summary.cycle_end
+    carrier, at_as_of = record.get("carrier_used_bytes"), record.get("device_used_at_carrier_as_of")
     return CardDetail(
         **summary.model_dump(),
         sim_state=record.get("sim_state"),
         card_type=record.get("card_type"),
         plan_source=record.get("plan_source"),
         cycle_days_left=(cycle_end - today).days + 1 if cycle_end and cycle_end >= today else None,
+        usable_cycles=usable_cycles(summary.cycle_start, summary.cycle_end, record.get("expiry")),
         usage_reported_at=aware(record.get("usage_ts")),
+        usage_cycle_start=record.get("usage_cycle_start"),
+        usage_cycle_end=record.get("usage_cycle_end"),
+        device_category=record.get("device_category"),
+        carrier_used_bytes=carrier,
+        carrier_as_of=aware(record.get("carrier_as_of")),
+        device_used_at_carrier_as_of=at_as_of,
+        usage_difference_bytes=at_as_of - carrier if carrier is not None and at_as_of is not None else None,
         signal={
             "rssi_dbm": record.get("rssi_dbm"),
             "rsrp_dbm": record.get("rsrp_dbm"),
@@ -301,7 +343,7 @@ def render_cards(listing: CardList) -> str:
     lines = [head]
     for card in listing.cards:
         used_total = f"{_mb(card.used_bytes)}/{_mb(card.total_bytes)}"
-        left = f"{100 - card.used_percent:.0f}%" if card.used_percent is not None else "-"
+        left = f"{max(100 - card.used_percent, 0):.0f}%" if card.used_percent is not None else "-"
         device = (card.device_id or "-") + ("" if card.in_device or card.device_id is None else "?")
         lines.append(
             f"{card.iccid:<22} {device[:14]:<14} {(card.company or '-')[:10]:<10} {used_total:>17} {left:>6} "
@@ -356,7 +398,10 @@ def render_card(card: CardDetail, days: UsageSeries, months: UsageSeries) -> str
         f"company {card.company or '-'}  state {card.sim_state or '-'}",
         f"plan       {card.plan_name or '-'} ({card.plan_source or 'unknown'})  type {card.card_type or '-'}",
         f"           used {_mb(card.used_bytes)} MB / total {_mb(card.total_bytes)} MB, remaining "
-        f"{_mb(card.remaining_bytes)} MB" + (f" ({100 - card.used_percent:.1f} % left)" if card.used_percent else ""),
+        f"{_mb(card.remaining_bytes)} MB"
+        + (f" ({max(100 - card.used_percent, 0):.1f} % left)" if card.used_percent is not None else "")
+        + (f", {_mb(card.overage_bytes)} MB over the plan" if card.overage_bytes else "")
+        + (f"; updated {card.usage_reported_at:%Y-%m-%d %H:%M} UTC" if card.usage_reported_at else ""),
         f"           cycle {card.cycle_start or '-'} – {card.cycle_end or '-'}"
         + (f", {card.cycle_days_left} days left" if card.cycle_days_left is not None else "")
         + f"; card valid until {card.expiry or '-'}"

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from agent.contract import DiagnosisFinding, DirectedTargetResult, HourlyUsage, PlanStatus, UsageReport
+from agent.contract import (
+    DailyUsage,
+    DiagnosisFinding,
+    DirectedTargetResult,
+    HourlyUsage,
+    MonthlyUsage,
+    PlanStatus,
+    UsageReport,
+)
 from agent.diagnosis import Diagnosis, Severity, render
 from agent.directed import ProbeResult
 from agent.usage import MIB, UsageSummary
@@ -20,7 +28,11 @@ def plan_flags(summary: UsageSummary) -> tuple[str, ...]:
 
 
 def usage_report(summary: UsageSummary, since: datetime | None) -> UsageReport:
-    """Cycle totals and the hourly deltas (UTC hours) completed or running since ``since``."""
+    """The meter's absolute figures: the cycle, the hours since ``since`` (UTC), the local days from ``since``'s
+    day on (today and yesterday when there is no ``since``), and those days' months.
+
+    Every figure is the bucket's total so far, never a delta: the collector keeps the latest per bucket.
+    """
     zone = ZoneInfo(summary.timezone)
     hourly = []
     for bucket in summary.hours:
@@ -30,15 +42,35 @@ def usage_report(summary: UsageSummary, since: datetime | None) -> UsageReport:
             continue
         if bucket.usage.total_bytes:
             hourly.append(HourlyUsage(hour=hour, rx_bytes=bucket.usage.rx_bytes, tx_bytes=bucket.usage.tx_bytes))
+    first_day = since.astimezone(zone).date() if since is not None else summary.today - timedelta(days=1)
+    first_day = min(first_day, summary.today)
+    days = [
+        DailyUsage(day=date.fromisoformat(b.bucket), rx_bytes=b.usage.rx_bytes, tx_bytes=b.usage.tx_bytes)
+        for b in summary.days
+        if b.bucket >= first_day.isoformat()
+    ]
+    if not any(d.day == summary.today for d in days):
+        today = summary.today_usage
+        days.append(DailyUsage(day=summary.today, rx_bytes=today.rx_bytes, tx_bytes=today.tx_bytes))
+    wanted = {f"{d.day:%Y-%m}" for d in days}
+    months = [
+        MonthlyUsage(month=b.bucket, rx_bytes=b.usage.rx_bytes, tx_bytes=b.usage.tx_bytes)
+        for b in summary.months
+        if b.bucket in wanted
+    ]
     plan = None
     if summary.plan is not None:
         status = summary.plan
+        state = status.state
         plan = PlanStatus(
             name=status.name,
             total_mb=round(status.total_bytes / MIB, 3) if status.total_bytes is not None else None,
-            remaining_mb=round(status.remaining_bytes / MIB, 3) if status.remaining_bytes is not None else None,
+            remaining_mb=round(state.remaining_bytes / MIB, 3) if state.remaining_bytes is not None else None,
+            overage_mb=round(state.overage_bytes / MIB, 3) if state.overage_bytes else None,
+            cycle_end=status.plan_cycle_end,
             expiry=status.expiry,
-            flags=list(plan_flags(summary)),
+            renew_by=state.renew_by,
+            flags=state.flags,
         )
     cycle = summary.cycle_usage
     return UsageReport(
@@ -47,7 +79,10 @@ def usage_report(summary: UsageSummary, since: datetime | None) -> UsageReport:
         cycle_rx_bytes=cycle.rx_bytes,
         cycle_tx_bytes=cycle.tx_bytes,
         cycle_total_bytes=cycle.total_bytes,
+        timezone=summary.timezone,
         hourly=hourly,
+        days=days,
+        months=months,
         plan=plan,
     )
 

@@ -1,10 +1,8 @@
 """The card's data plan and what the usage means for it: remaining, percent used, days left, and the flags.
 
-Pure: ``plan_status(plan, used_bytes, today)`` needs no clock and no database.
-
-The card provider pauses plan renewal from the 26th, 00:00, to the 1st of the next month. So from the 20th a card
-whose cycle (or validity) ends this month is told to renew before the 26th, and from the 26th that renewal is paused
-until the 1st.
+Pure: ``plan_status(plan, used_bytes, today)`` needs no clock and no database. The rules themselves (low,
+exhausted, expiring, expired, the renewal pause from the 26th) live in :mod:`agent.card_state`, which the cloud
+collector imports too, so the device and the card record can never disagree about a flag.
 """
 
 from __future__ import annotations
@@ -12,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+
+from agent.card_state import RENEW_LEAD_DAYS, RENEWAL_PAUSE_FROM_DAY, CardState, card_state
 
 from ._cycles import Cycle, cycle_containing, plan_cycle
 
@@ -27,8 +27,7 @@ __all__ = [
 ]
 
 MIB = 1024 * 1024
-RENEWAL_ADVICE_FROM_DAY = 20
-RENEWAL_PAUSE_FROM_DAY = 26
+RENEWAL_ADVICE_FROM_DAY = RENEWAL_PAUSE_FROM_DAY - 1 - RENEW_LEAD_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +60,7 @@ class PlanStatus:
 
     ``days_left`` counts the days left in the cycle with today included (1 on the cycle's last day).
     ``remaining_bytes`` and ``percent_used`` are None when the plan does not say its size; ``percent_used`` may
-    exceed 100 when the card used more than its plan. ``data_exhausted`` implies ``data_low``.
+    exceed 100 when the card used more than its plan. ``data_low`` and ``data_exhausted`` never hold together.
     """
 
     name: str | None
@@ -76,6 +75,8 @@ class PlanStatus:
     days_to_expiry: int | None
     flags: tuple[PlanFlag, ...]
     advice: RenewalAdvice | None
+    state: CardState  # the shared definition's figures and flags (what the cloud sees)
+    plan_cycle_end: date | None = None  # the plan's explicit end (a package to renew); None for a rolling cycle
 
     def has(self, flag: PlanFlag) -> bool:
         return flag in self.flags
@@ -99,38 +100,42 @@ def plan_status(
 ) -> PlanStatus:
     """The status of ``plan`` after ``used_bytes`` in the cycle that contains ``today`` (a local date).
 
-    ``cycle`` defaults to the plan's own dates, else the monthly cycle starting on ``cycle_start_day``.
-    Flags: ``data_low`` when less than ``low_data_percent`` of the plan is left, ``data_exhausted`` when none is,
-    ``cycle_expiring`` when the plan's explicit cycle end or the card's expiry is at most ``expiring_days`` away,
-    ``expired`` after the expiry date (the expiry date itself is the card's last valid day).
+    ``cycle`` defaults to the plan's own dates, else the monthly cycle starting on ``cycle_start_day``. The flags
+    follow :func:`agent.card_state.card_state`: ``data_low`` (some left, less than ``low_data_percent``),
+    ``data_exhausted``, ``cycle_expiring`` (its ``expiring``: the card's expiry or the plan's explicit cycle end is
+    near, or falls in this month's renewal pause), ``expired`` after the expiry date.
     """
     if used_bytes < 0:
         raise ValueError("used bytes are never negative")
     cycle = cycle if cycle is not None else _plan_cycle(plan, today, cycle_start_day)
-    flags: list[PlanFlag] = []
-    remaining: int | None = None
-    percent: float | None = None
-    if plan.total_bytes is not None:
-        total = plan.total_bytes
-        remaining = max(total - used_bytes, 0)
-        percent = round(used_bytes * 100 / total, 1) if total > 0 else 100.0
-        if remaining * 100 < total * low_data_percent or remaining == 0:
-            flags.append(PlanFlag.DATA_LOW)
-        if used_bytes >= total:
-            flags.append(PlanFlag.DATA_EXHAUSTED)
-    expired = plan.expiry is not None and today > plan.expiry
-    # Only ends that need a renewal: an explicit cycle end that is still ahead, and the card's validity.
-    ends = [end for end in (plan.cycle_end, plan.expiry) if end is not None and end >= today]
-    if not expired and any((end - today).days <= expiring_days for end in ends):
-        flags.append(PlanFlag.CYCLE_EXPIRING)
-    if expired:
-        flags.append(PlanFlag.EXPIRED)
-    advice: RenewalAdvice | None = None
-    if not expired and any((end.year, end.month) == (today.year, today.month) for end in ends):
-        if today.day >= RENEWAL_PAUSE_FROM_DAY:
-            advice = RenewalAdvice.RENEWAL_PAUSED
-        elif today.day >= RENEWAL_ADVICE_FROM_DAY:
-            advice = RenewalAdvice.RENEW_BEFORE_26TH
+    state = card_state(
+        total_bytes=plan.total_bytes,
+        used_bytes=used_bytes,
+        expiry=plan.expiry,
+        cycle_end=plan.cycle_end,
+        today=today,
+        low_percent=low_data_percent,
+        expiring_days=expiring_days,
+    )
+    flags = [
+        flag
+        for flag, on in (
+            (PlanFlag.DATA_LOW, state.data_low),
+            (PlanFlag.DATA_EXHAUSTED, state.data_exhausted),
+            (PlanFlag.CYCLE_EXPIRING, state.expiring),
+            (PlanFlag.EXPIRED, state.expired),
+        )
+        if on
+    ]
+    advice = (
+        RenewalAdvice.RENEWAL_PAUSED
+        if state.renewal_paused
+        else RenewalAdvice.RENEW_BEFORE_26TH
+        if state.renew_before_26th
+        else None
+    )
+    remaining = state.remaining_bytes
+    percent = state.used_percent if plan.total_bytes else (100.0 if plan.total_bytes == 0 else None)
     return PlanStatus(
         name=plan.name,
         card_type=plan.card_type,
@@ -144,4 +149,6 @@ def plan_status(
         days_to_expiry=(plan.expiry - today).days if plan.expiry is not None else None,
         flags=tuple(flags),
         advice=advice,
+        state=state,
+        plan_cycle_end=plan.cycle_end,
     )

@@ -1,8 +1,9 @@
 """A fleet of simulated agents: devices with cards, plans and usage, and the contract messages they publish.
 
 Each :class:`SimDevice` is an HMI or gateway with one card and the agent's view of it: a ``seq`` counter that only
-goes up, identity, status, telemetry with the usage meter's cycle totals and hourly deltas and the plan the device
-knows, and events. Which cards are near their limits is decided by the device's index, so tests know exactly
+goes up, identity, status, telemetry with the usage meter's absolute figures (the cycle's, and the running hour's,
+day's and month's totals, in Asia/Shanghai like the agent's default) and the plan the device knows, and events.
+Which cards are near their limits is decided by the device's index, so tests know exactly
 which cards each of the app's filters must return (:meth:`Fleet.expected`).
 
 Messages are built with the shared contract models (``agent.contract``), so a fleet message is exactly what a real
@@ -17,9 +18,11 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from agent.contract import (
     DEFAULT_TOPIC_PREFIX,
+    DailyUsage,
     DiagnosisFinding,
     DiagnosisMessage,
     EventMessage,
@@ -29,6 +32,7 @@ from agent.contract import (
     IdentityMessage,
     IdentityModem,
     IdentitySim,
+    MonthlyUsage,
     PlanStatus,
     SignalStat,
     SignalSummary,
@@ -44,6 +48,7 @@ from simulators.modem import luhn_check_digit
 __all__ = ["PROFILES", "Fleet", "Message", "SimDevice"]
 
 MIB = 1024 * 1024
+DEVICE_ZONE = ZoneInfo("Asia/Shanghai")
 #: What each profile means for the card: share of the plan used, days until the card's expiry.
 PROFILES: dict[str, tuple[float, int]] = {
     "normal": (0.30, 200),
@@ -93,6 +98,10 @@ class SimDevice:
     prefix: str = DEFAULT_TOPIC_PREFIX
     seq: int = 0
     started_at: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    # The meter's buckets: what this simulated device metered per UTC hour, local day and local month.
+    hours: dict[datetime, int] = field(default_factory=dict)
+    days: dict[date, int] = field(default_factory=dict)
+    months: dict[str, int] = field(default_factory=dict)
 
     @property
     def topics(self) -> Topics:
@@ -124,43 +133,64 @@ class SimDevice:
         )
         return self._message(Topic.IDENTITY, model, retain=True)
 
-    def telemetry(self, ts: datetime, *, add_bytes: int = 4096) -> Message:
-        """One report period ending at ``ts``: ``add_bytes`` more on the meter, in the hour ``ts`` falls in."""
+    def telemetry(self, ts: datetime, *, add_bytes: int = 4096, signal: bool = True) -> Message:
+        """One report at ``ts`` after ``add_bytes`` more on the meter (in the hour, day and month ``ts`` falls in).
+
+        Every usage figure is the bucket's total so far; ``add_bytes=0`` repeats them (a flow check, 流量校验),
+        ``signal=False`` reports no signal samples (a report made right after a flow check)."""
         self.used_bytes += add_bytes
-        hour = ts.replace(minute=0, second=0, microsecond=0)
-        rx = add_bytes * 3 // 4
+        hour = ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        local = ts.astimezone(DEVICE_ZONE)
+        day, month = local.date(), f"{local:%Y-%m}"
+        self.hours[hour] = self.hours.get(hour, 0) + add_bytes
+        self.days[day] = self.days.get(day, 0) + add_bytes
+        self.months[month] = self.months.get(month, 0) + add_bytes
+
+        def split(total: int) -> tuple[int, int]:
+            return total * 3 // 4, total - total * 3 // 4
+
         total = round(self.total_mb * MIB)
         flags = []
         if self.used_bytes >= total:
             flags.append("data_exhausted")
         elif (total - self.used_bytes) * 100 < total * 10:
             flags.append("data_low")
+        signal_summary = SignalSummary(
+            rssi_dbm=SignalStat(min=-85.0, avg=-71.0 - self.index % 15, max=-65.0),
+            rsrp_dbm=SignalStat(min=-110.0, avg=-95.0 - self.index % 10, max=-88.0),
+            bars=SignalStat(min=2.0, avg=3.0, max=4.0),
+        )
         model = TelemetryMessage(
             **self._header(ts),  # type: ignore[arg-type]
             period_start=ts - timedelta(hours=4),
             period_end=ts,
-            samples=240,
-            signal=SignalSummary(
-                rssi_dbm=SignalStat(min=-85.0, avg=-71.0 - self.index % 15, max=-65.0),
-                rsrp_dbm=SignalStat(min=-110.0, avg=-95.0 - self.index % 10, max=-88.0),
-                bars=SignalStat(min=2.0, avg=3.0, max=4.0),
-            ),
-            registration="home",
-            technology="lte",
-            operator="46000",
+            samples=240 if signal else 0,
+            signal=signal_summary if signal else SignalSummary(),
+            registration="home" if signal else None,
+            technology="lte" if signal else None,
+            operator="46000" if signal else None,
             tac=0x1A2B,
             cell_id=0x0ABCDE0 + self.index,
             usage=UsageReport(
                 cycle_start=self.cycle_start,
                 cycle_end=self.cycle_end,
-                cycle_rx_bytes=self.used_bytes * 3 // 4,
-                cycle_tx_bytes=self.used_bytes - self.used_bytes * 3 // 4,
+                cycle_rx_bytes=split(self.used_bytes)[0],
+                cycle_tx_bytes=split(self.used_bytes)[1],
                 cycle_total_bytes=self.used_bytes,
-                hourly=[HourlyUsage(hour=hour, rx_bytes=rx, tx_bytes=add_bytes - rx)] if add_bytes else [],
+                timezone=DEVICE_ZONE.key,
+                hourly=[HourlyUsage(hour=hour, rx_bytes=split(n)[0], tx_bytes=split(n)[1]) for n in [self.hours[hour]]]
+                if self.hours[hour]
+                else [],
+                days=[DailyUsage(day=day, rx_bytes=split(self.days[day])[0], tx_bytes=split(self.days[day])[1])],
+                months=[
+                    MonthlyUsage(
+                        month=month, rx_bytes=split(self.months[month])[0], tx_bytes=split(self.months[month])[1]
+                    )
+                ],
                 plan=PlanStatus(
                     name=self.plan_name,
                     total_mb=self.total_mb,
-                    remaining_mb=round((total - self.used_bytes) / MIB, 3),
+                    remaining_mb=round(max(total - self.used_bytes, 0) / MIB, 3),
                     expiry=self.expiry,
                     flags=flags,
                 ),

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from collector_support import NOW, TODAY, clock
 
-from collector import ApiServer, Store, decode
+from collector import FILTER_FLAGS, ApiServer, Store, decode
 from collector._ingest import Accepted
 from simulators.fleet import Fleet
 
@@ -50,7 +50,7 @@ def test_cards_list_filters_and_pages(served: tuple[ApiServer, Fleet]) -> None:
     for name in ("low", "exhausted", "expiring", "expired"):
         status, body = get(server, f"/cards?filter={name}")
         assert status == 200 and {c["iccid"] for c in body["cards"]} == fleet.expected(name)
-        assert all(name in c["flags"] for c in body["cards"])
+        assert all(FILTER_FLAGS[name] in c["flags"] for c in body["cards"])
     status, body = get(server, "/cards?filter=low&company=ACME")
     assert {c["iccid"] for c in body["cards"]} == fleet.expected("low", "ACME")
     device = fleet.devices[3]
@@ -69,7 +69,7 @@ def test_card_detail_and_usage(served: tuple[ApiServer, Fleet]) -> None:
     assert (body["iccid"], body["imei"], body["device"]["device_id"]) == (device.iccid, device.imei, device.device_id)
     assert body["device"]["name"] == device.name and body["plan_name"] == device.plan_name
     assert body["diagnosis"]["overall"] == "warning" and body["signal"]["technology"] == "lte"
-    assert body["flags"] == ["low"] and body["bindings"][0]["until"] is None
+    assert body["flags"] == ["data_low"] and body["bindings"][0]["until"] is None
     status, body = get(server, f"/cards/{device.iccid}/usage?granularity=day&periods=7")
     assert status == 200 and body["granularity"] == "day" and len(body["points"]) == 7
     assert sum(p["total_bytes"] for p in body["points"]) == 2 * 4096
@@ -121,4 +121,4 @@ def test_openapi_document_lists_the_paths(served: tuple[ApiServer, Fleet]) -> No
     refs = {ref for ref in json.dumps(doc).split('"') if ref.startswith("#/components/schemas/")}
     assert {ref.rsplit("/", 1)[1] for ref in refs} <= set(schemas)  # every reference resolves
     status, health = get(server, "/health")
-    assert status == 200 and health == {"ok": True, "schema_version": 1}
+    assert status == 200 and health == {"ok": True, "schema_version": 2}

@@ -50,7 +50,7 @@ def test_cards_and_card_views(seeded: tuple[str, Fleet]) -> None:
     device = fleet.devices[1]
     status, out, _ = run("card", "--db", url, device.iccid)
     assert status == 0
-    assert f"card {device.iccid}  [exhausted]" in out and device.imei in out and device.device_id in out
+    assert f"card {device.iccid}  [data_exhausted]" in out and device.imei in out and device.device_id in out
     assert "last 30 days" in out and "last 12 months" in out and "█" in out
     status, out, _ = run("card", "--db", url, device.iccid, "--json")
     doc = json.loads(out)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from collector_support import NOW, TODAY, clock
-from sqlalchemy import text
+from sqlalchemy import create_engine, inspect, text
 
-from collector import FILTERS, CardQuery, Store, StoreError, Thresholds, card_flags, decode
+from collector import FILTER_FLAGS, FILTERS, CardQuery, Store, StoreError, Thresholds, card_flags, database_url, decode
 from collector._ingest import Accepted
+from collector._schema import MIGRATIONS, SCHEMA_VERSION
 from collector._store import MIB
 from simulators.fleet import Fleet, Message
 
@@ -25,7 +27,7 @@ def accepted(messages: list[Message]) -> list[Accepted]:
 
 def test_migrations_are_versioned_and_refuse_a_newer_schema(db_url: str) -> None:
     with Store(db_url, writer=True, clock=clock) as store:
-        assert store.schema_version() == 1
+        assert store.schema_version() == SCHEMA_VERSION == 2
         assert store.migrate() == []  # already there: nothing applied twice
         with store.engine.begin() as conn:
             conn.execute(
@@ -34,6 +36,48 @@ def test_migrations_are_versioned_and_refuse_a_newer_schema(db_url: str) -> None
     with pytest.raises(StoreError) as caught:
         Store(db_url, clock=clock)
     assert caught.value.code == "schema_too_new" and "99" in caught.value.message
+
+
+def _shape(url: str) -> dict[str, set[tuple[str, str]]]:
+    engine = create_engine(database_url(url))
+    try:
+        found = inspect(engine)
+        return {
+            name: {(col["name"], type(col["type"]).__name__) for col in found.get_columns(name)}
+            for name in found.get_table_names()
+        }
+    finally:
+        engine.dispose()
+
+
+def test_a_version_1_database_upgrades_in_place_to_the_fresh_schema(
+    db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    engine = create_engine(database_url(db_url))
+    with engine.begin() as conn:  # what a collector of the first release left behind
+        version, name, create = MIGRATIONS[0]
+        create(conn)
+        conn.execute(
+            text("INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, '2026-01-01')"),
+            {"v": version, "n": name},
+        )
+        conn.execute(text("INSERT INTO cards (iccid, used_bytes) VALUES ('89860000000000000001', 123)"))
+        conn.execute(
+            text("INSERT INTO usage_daily (iccid, day, rx_bytes, tx_bytes) VALUES ('89860000000000000001', :d, 5, 6)"),
+            {"d": TODAY},
+        )
+    engine.dispose()
+    with Store(db_url, writer=True, clock=clock) as store:
+        assert store.schema_version() == 2
+        record = store.card("89860000000000000001")
+        assert record is not None and record["used_bytes"] == 123  # the data stays
+        assert store.usage("89860000000000000001", "day", today=TODAY, periods=1)[0]["total_bytes"] == 11
+    if db_url.startswith("sqlite"):
+        fresh = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    else:
+        fresh = request.getfixturevalue("postgres").new_database()
+    Store(fresh, clock=clock).close()
+    assert _shape(db_url) == _shape(fresh)
 
 
 def test_a_batch_counts_once_however_often_it_arrives(db_url: str) -> None:
@@ -134,8 +178,8 @@ def test_filters_return_exactly_the_expected_cards(db_url: str) -> None:
                 for name in FILTERS
             }  # fmt: skip
             for row in rows:
-                flags = card_flags(row["plan_total_bytes"], row["used_bytes"], row["expiry"], today, threshold)
-                assert set(flags) == {name for name in FILTERS if row["iccid"] in members[name]}
+                flags = set(card_flags(row, today, threshold)) & set(FILTER_FLAGS.values())
+                assert flags == {FILTER_FLAGS[name] for name in FILTERS if row["iccid"] in members[name]}
 
 
 def test_imported_plans_win_over_what_the_device_says(db_url: str) -> None:

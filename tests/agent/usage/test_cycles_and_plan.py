@@ -99,8 +99,9 @@ PLAN_1000_MB = 1000 * MIB
         (500 * MIB, (), 500 * MIB, 50.0),
         (900 * MIB, (), 100 * MIB, 90.0),  # exactly 10 % left is not yet low
         (900 * MIB + 1, (PlanFlag.DATA_LOW,), 100 * MIB - 1, 90.0),
-        (PLAN_1000_MB, (PlanFlag.DATA_LOW, PlanFlag.DATA_EXHAUSTED), 0, 100.0),
-        (1005 * MIB, (PlanFlag.DATA_LOW, PlanFlag.DATA_EXHAUSTED), 0, 100.5),
+        # Exhausted is not also "low": the app's two quick filters list different cards (agent.card_state).
+        (PLAN_1000_MB, (PlanFlag.DATA_EXHAUSTED,), 0, 100.0),
+        (1005 * MIB, (PlanFlag.DATA_EXHAUSTED,), 0, 100.5),
     ],
 )
 def test_data_flags(used: int, flags: tuple[PlanFlag, ...], remaining: int, percent: float) -> None:
@@ -117,7 +118,9 @@ def test_data_flags(used: int, flags: tuple[PlanFlag, ...], remaining: int, perc
     [
         ("2025-06-10", (), None, 20),
         ("2025-06-19", (), None, 11),
-        ("2025-06-20", (), RenewalAdvice.RENEW_BEFORE_26TH, 10),
+        # Expiring on the 30th: it must be renewed by the 25th (the pause), so the card is flagged from the 20th,
+        # not 7 days before the 30th (which would leave two days before the pause).
+        ("2025-06-20", (PlanFlag.CYCLE_EXPIRING,), RenewalAdvice.RENEW_BEFORE_26TH, 10),
         ("2025-06-23", (PlanFlag.CYCLE_EXPIRING,), RenewalAdvice.RENEW_BEFORE_26TH, 7),
         ("2025-06-25", (PlanFlag.CYCLE_EXPIRING,), RenewalAdvice.RENEW_BEFORE_26TH, 5),
         ("2025-06-26", (PlanFlag.CYCLE_EXPIRING,), RenewalAdvice.RENEWAL_PAUSED, 4),
@@ -140,7 +143,7 @@ def test_explicit_cycle_end_this_month_advises_renewal_from_the_20th() -> None:
     assert status.advice is RenewalAdvice.RENEW_BEFORE_26TH
     assert status.cycle == Cycle(D("2025-05-31"), D("2025-06-30"))
     assert status.days_left == 10
-    assert status.flags == ()  # 9 days before the end: not yet expiring at the default 7
+    assert status.flags == (PlanFlag.CYCLE_EXPIRING,)  # 9 days before the end, but 4 before the renewal pause
 
 
 def test_a_cycle_ending_next_month_gets_no_advice() -> None:

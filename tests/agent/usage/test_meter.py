@@ -215,7 +215,7 @@ def test_plan_in_the_summary(tree: FakeSysfs, tmp_path: Path) -> None:
     status = meter.summary().plan
     assert status is not None
     assert status.used_bytes == 970 * MIB and status.remaining_bytes == 54 * MIB
-    assert status.flags == (PlanFlag.DATA_LOW,)
+    assert status.flags == (PlanFlag.DATA_LOW, PlanFlag.CYCLE_EXPIRING)  # the cycle ends in the renewal pause
     assert status.advice is not None and status.advice.value == "renew_before_26th"
     assert status.days_left == 10
     meter.close()
