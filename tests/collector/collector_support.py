@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from clocks import FIXED
 
 from collector import BrokerSettings, Collector, Store
 from simulators.fleet import FleetLink, Message
 
-# The collector tests never read the wall clock. The fleet reports at NOW and in rounds 4 h apart (NOW+4 h, +8 h,
-# +12 h); NOW is 08:00 in Shanghai (the collector's zone), so every round falls on one local day, and the store
-# reads the card records at READ_AT, after the last round on that same day. Dates (plans, expiries, the filters)
-# follow from NOW, whatever the machine's clock or time zone says.
+# The collector tests never read the wall clock. The fleet reports at NOW (the suite's fixed instant, on the hour)
+# and in rounds 4 h apart (NOW+4 h, +8 h, +12 h), which may cross midnight in Shanghai (the collector's zone); the
+# store reads the card records at READ_AT, after the last round, and the tests look at the last three days. Dates
+# (plans, expiries, the filters) follow from NOW, whatever the machine's clock or time zone says.
 ZONE = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 17, 0, 0, tzinfo=UTC)
+NOW = FIXED.replace(minute=0, second=0, microsecond=0)
 READ_AT = NOW + timedelta(hours=13)
 TODAY = READ_AT.astimezone(ZONE).date()
 
