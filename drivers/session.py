@@ -36,6 +36,10 @@ _READ_SLICE = 0.2
 # After a command timed out its late answer may still arrive; swallow input until the line is quiet this long.
 _QUIET = 0.05
 _RESYNC_LIMIT = 0.5
+# Commands that answer with a "> " text prompt and wait for the text (27.005 §3.5.1 +CMGS, +CMGW; vendors' socket
+# sends). Left waiting, the module swallows every later command as text: ESC cancels the prompt (27.005 §3.5.1).
+_PROMPT_COMMANDS = ("+CMGS", "+CMGW", "+CMGC", "+QISEND", "+CIPSEND", "+USOST", "+QSSLSEND")
+_CANCEL_PROMPT = b"\x1b"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,8 @@ class AtSession:
                 if remaining <= 0:
                     self.engine.abandon()
                     self._needs_resync = True
+                    if any(name in command.text.upper() for name in _PROMPT_COMMANDS):
+                        self.transport.write(_CANCEL_PROMPT)
                     raise ReadTimeout(
                         f"the modem did not answer {command.text} within {command.timeout:g} s",
                         command=command.text,

@@ -15,6 +15,7 @@ from drivers.models import ModemSnapshot, NetworkInfo
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
 from ..i18n import display_width, t
 from ..schemas import snapshot_out
+from ._at_policy import AtRefusal, at_timeout, check_at_line
 
 ORDER = 10
 
@@ -53,9 +54,13 @@ def register(sub: Any) -> None:
     at.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     at.add_argument(
         "--timeout",
-        type=float,
+        type=at_timeout,
         default=5.0,
-        help="seconds to wait for the final result (default 5; AT+COPS=? can take 180)",
+        help="seconds to wait for the final result (default 5, at most 600; AT+COPS=? can take 180)",
+    )
+    at.add_argument("--chain", action="store_true", help="send a line of several commands (AT+CSQ;+CREG?) as it is")
+    at.add_argument(
+        "--force", action="store_true", help="send a command that changes the module's state (+CFUN=, &W, +CMGS...)"
     )
     at.add_argument("line", metavar="AT_COMMAND", help="e.g. 'AT+CSQ'")
     at.set_defaults(handler=run_at)
@@ -189,7 +194,10 @@ def run_at(args: argparse.Namespace, ctx: Context) -> int:
     line = args.line.strip(" ")
     try:
         validate_command_text(line)
+        check_at_line(line, chain=args.chain, force=args.force)
         command = Command(line, timeout=args.timeout, multiline=True)
+    except AtRefusal as exc:
+        return ctx.fail(exc.code, exc.message, exc.hint, EXIT_USAGE)
     except ProtocolError as exc:
         return ctx.fail(
             "invalid_command", exc.message, "send one printable command starting with AT, e.g. 'AT+CSQ'", EXIT_USAGE

@@ -17,6 +17,7 @@ import contextlib
 import io
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -53,9 +54,9 @@ from agent.telemetry import (
     ping_handler,
     telemetry_setup,
 )
-from agent.usage import Plan, UsageMeter, meter_settings, plan_from_config
+from agent.usage import DB_NAME, Plan, UsageMeter, meter_settings, plan_from_config
 from agent.usage import PlanFlag as UsageFlag
-from drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, ReadTimeout
+from drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, PublishError, ReadTimeout
 from drivers.models import ModemSnapshot
 from drivers.modem import Modem
 
@@ -63,6 +64,7 @@ from ._control import ControlServer, OtherPort, same_port
 from ._mapping import diagnosis_findings, directed_results, plan_flags, usage_report
 from ._notify import Notifier
 from ._owned import Owned
+from ._storage import StorageUnavailable, check_database, describe_storage_error, set_aside
 from ._worker import ModemWorker, WorkerModem
 
 __all__ = ["Agent", "agent_version"]
@@ -72,6 +74,8 @@ log = logging.getLogger("iotcard.daemon")
 # An unchanged diagnosis or directed result is published again after a day, so the cloud sees it still holds;
 # the traffic budget (docs/benchmarks.md) counts one of each a day.
 _REPEAT_UNCHANGED = 86400.0
+# How often a failed open of the outbox (full or read-only state dir) is tried again.
+_STORAGE_RETRY = 30.0
 # How long the MQTT link waits for the first modem read before connecting without the card's identity.
 _FIRST_READ_WAIT = 30.0
 
@@ -107,7 +111,10 @@ class _Live:
     last_snapshot_at: datetime | None = None
     last_telemetry_at: datetime | None = None
     last_diagnosis: str | None = None
-    last_progress: float = field(default_factory=time.monotonic)
+    # owner -> when it last showed progress (monotonic); WATCHDOG=1 only while every owner is within its deadline
+    beats: dict[str, float] = field(default_factory=dict)
+    # owner -> one sentence: what is degraded (full or read-only state dir, a damaged file set aside)
+    degraded: dict[str, str] = field(default_factory=dict)
     mqtt: dict[str, object] = field(default_factory=lambda: {"state": "not configured"})
     jobs_failed: int = 0
     jobs_run: int = 0
@@ -141,8 +148,8 @@ class Agent:
         )
         # A plan the cloud set (set_plan) is kept in the state dir and wins over the config file's.
         self.plan: Plan | None = _load_cloud_plan(self.state_dir) or plan_from_config(config.plan)
-        settings = meter_settings(config.usage)
-        self.meter: Owned[UsageMeter] = Owned("meter", lambda: UsageMeter(self.state_dir, settings, plan=self.plan))
+        self._meter_settings = meter_settings(config.usage)
+        self.meter: Owned[UsageMeter] = Owned("meter", self._open_meter)
         self.targets: list[str] = [text for text, _ in config.directed.probe_entries()]
         self._targets_from_cloud = False  # set_config replaced the config file's targets
         self.intervals = {
@@ -163,6 +170,7 @@ class Agent:
             timezone=config.usage.timezone,
         )
         self.control: ControlServer | None = None
+        self._mqtt_off = False  # the MQTT settings were refused: no MQTT owner to wait for
         self._mqtt_thread: threading.Thread | None = None
         self._last_probes: list[ProbeResult] | None = None
         self._reboots_seen = 0
@@ -175,7 +183,13 @@ class Agent:
 
     def run(self) -> int:
         self.notifier.status("starting")
-        self.meter.call(lambda meter: None)  # open the usage database now: a bad state dir fails at start
+        with contextlib.suppress(StorageUnavailable):
+            # Open the usage database now: a damaged one is set aside, an unwritable state dir is reported (and
+            # tried again by every sample) while the modem and MQTT run.
+            self._with_meter(lambda meter: None)
+        now = time.monotonic()
+        with self._lock:
+            self.live.beats = dict.fromkeys(self._owners(), now)
         if self.socket_path is not None:
             self.control = ControlServer(self.socket_path, self._handle_cli).start()
         self._schedule()
@@ -194,11 +208,90 @@ class Agent:
         self._shutdown()
         return 0
 
-    def _making_progress(self) -> bool:
-        # The fastest jobs run every `signal`/`usage` seconds; three missed rounds mean the loop is stuck.
-        limit = 3 * max(min(self.intervals["signal"], self.intervals["usage"]), 10) + 60
+    def _owners(self) -> dict[str, float]:
+        """Each owner and how long it may go without progress: three missed rounds of its job, or a minute."""
+        owners = {
+            "modem": 3 * max(self.intervals["signal"], 10) + 60.0,
+            "meter": 3 * max(self.intervals["usage"], 10) + 60.0,
+        }
+        if self.config.mqtt.host and not self._mqtt_off:
+            owners["mqtt"] = 60.0 + _FIRST_READ_WAIT
+        return owners
+
+    def stale_owners(self, now: float | None = None) -> list[str]:
+        """Owners that showed no progress within their deadline (a failed job is not progress; a handled
+        degraded state, such as a full disk or a vanished port, is), and a modem worker stuck past its request's
+        deadline."""
+        now = time.monotonic() if now is None else now
         with self._lock:
-            return time.monotonic() - self.live.last_progress < limit
+            beats = dict(self.live.beats)
+        stale = [owner for owner, limit in self._owners().items() if now - beats.get(owner, now) > limit]
+        if "modem" not in stale and self.worker.stuck(now):
+            stale.append("modem")
+        return stale
+
+    def _making_progress(self) -> bool:
+        stale = self.stale_owners()
+        if stale:
+            log.warning("no progress from %s: the watchdog is not fed", ", ".join(stale))
+        return not stale
+
+    def _beat(self, owner: str) -> None:
+        with self._lock:
+            self.live.beats[owner] = time.monotonic()
+
+    def _degrade(self, owner: str, message: str) -> None:
+        with self._lock:
+            known = self.live.degraded.get(owner)
+            self.live.degraded[owner] = message
+        if known != message:
+            log.error("%s: %s", owner, message)
+
+    def _recover(self, owner: str) -> None:
+        with self._lock:
+            was = self.live.degraded.pop(owner, None)
+        if was is not None:
+            log.warning("%s: recovered (%s)", owner, was)
+
+    # -- the usage database ----------------------------------------------------------------------------------------
+
+    def _open_meter(self) -> UsageMeter:
+        """Runs on the meter's thread, at the first call and again at every call after a failed open."""
+        path = self.state_dir / DB_NAME
+        problem = check_database(path)
+        if problem is not None:
+            aside = set_aside(path)
+            message = f"the usage database was damaged ({problem}); set aside as {aside.name}, counting starts anew"
+            log.error(message)
+            with self._lock:
+                self.live.degraded["usage_reset"] = message
+        try:
+            return UsageMeter(self.state_dir, self._meter_settings, plan=self.plan)
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable(describe_storage_error(exc, path)) from None
+        except sqlite3.DatabaseError as exc:  # damaged in a way quick_check did not see
+            aside = set_aside(path)
+            log.error("the usage database was damaged (%s); set aside as %s", exc, aside.name)
+            try:
+                return UsageMeter(self.state_dir, self._meter_settings, plan=self.plan)
+            except sqlite3.Error as again:
+                raise StorageUnavailable(describe_storage_error(again, path)) from None
+        except OSError as exc:
+            raise StorageUnavailable(describe_storage_error(exc, path)) from None
+
+    def _with_meter(self, work: Callable[[UsageMeter], Any], timeout: float = 30.0) -> Any:
+        """Run ``work`` on the meter's thread; StorageUnavailable (reported as degraded) when its disk fails it."""
+        try:
+            result = self.meter.call(work, timeout=timeout)
+        except StorageUnavailable as exc:
+            self._degrade("usage", exc.message)
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            message = describe_storage_error(exc, self.state_dir / DB_NAME)
+            self._degrade("usage", message)
+            raise StorageUnavailable(message) from None
+        self._recover("usage")
+        return result
 
     def _shutdown(self) -> None:
         """Within systemd's TimeoutStopSec (15 s): say offline, write the meter's last batch, free the port."""
@@ -240,8 +333,8 @@ class Agent:
         every("identity", self._job_identity, first=1)
 
     def _job_done(self, event: JobExecutionEvent) -> None:
+        # Not progress by itself: each owner's job beats for its owner when it did its work (see stale_owners).
         with self._lock:
-            self.live.last_progress = time.monotonic()
             self.live.jobs_run += 1
             if event.exception is not None:
                 self.live.jobs_failed += 1
@@ -263,7 +356,9 @@ class Agent:
             snapshot, reboots = self.worker.call(lambda modem: (modem.read_snapshot(), modem.reboots), timeout=120)
         except (PortError, ReadTimeout, ModemRebooted) as exc:
             self._post(_Post(modem_down=exc.code))
+            self._beat("modem")  # handled: a missing or silent modem is degraded, not stuck (worker.stuck says so)
             return
+        self._beat("modem")
         if reboots > self._reboots_seen:
             # The module announced a boot (RDY, ^SYSSTART...) during the read: the read was redone, say so.
             self._reboots_seen = reboots
@@ -289,7 +384,12 @@ class Agent:
             meter.sample()
             return plan_flags(meter.summary(days=1))
 
-        flags = self.meter.call(sample, timeout=30)
+        try:
+            flags = self._with_meter(sample)
+        except StorageUnavailable:
+            self._beat("meter")  # handled: reported as degraded, tried again next round
+            return
+        self._beat("meter")
         with self._lock:
             before, self.live.usage_flags = self.live.usage_flags, flags
         for flag, event in (
@@ -300,8 +400,12 @@ class Agent:
             if flag in flags and flag not in before:
                 self._post_event(event, current=flag)
 
-    def _usage_report(self, since: datetime | None) -> UsageReport:
-        return self.meter.call(lambda meter: usage_report(meter.summary(days=2), since), timeout=30)
+    def _usage_report(self, since: datetime | None) -> UsageReport | None:
+        try:
+            report: UsageReport = self._with_meter(lambda meter: usage_report(meter.summary(days=2), since))
+        except StorageUnavailable:
+            return None  # telemetry goes without usage rather than not at all
+        return report
 
     def _job_telemetry(self) -> None:
         with self._lock:
@@ -338,7 +442,10 @@ class Agent:
         with self._lock:
             snapshot = self.live.last_snapshot
         probes = self._last_probes
-        plan = self.meter.call(lambda meter: _plan_fact(meter), timeout=30)
+        try:
+            plan = self._with_meter(_plan_fact)
+        except StorageUnavailable:
+            plan = None
         worker = self.worker.status()
         port_error = None
         if worker["state"] == "port_unavailable":
@@ -398,8 +505,9 @@ class Agent:
         except IotcardError as exc:
             log.error("MQTT is not usable: %s", exc.message)
             self._set_mqtt(state="config error", error=exc.message)
+            self._mqtt_off = True
             return
-        with Outbox(outbox_path(self.config), setup.outbox) as outbox:
+        with self._open_outbox(setup) as outbox:
             link = MqttLink(setup.link, keepalive=load_keepalive(outbox, setup.keepalive))
             commands = CommandProcessor(dedup=outbox, per_day=daily_command_allowance(setup.budget.budget_bytes))
             self._register_commands(commands)
@@ -414,28 +522,62 @@ class Agent:
                 self._handle_post(item)
             counted = (0, 0)  # (received, sent) already handed to the usage meter
             next_count = time.monotonic() + 60
+            next_check = 0.0
             while not self._stop.is_set():
-                publisher.step(0.2)
-                if time.monotonic() >= next_count:
-                    counted = self._count_own_traffic(publisher, counted)
-                    next_count = time.monotonic() + 60
-                for _ in range(50):
-                    try:
-                        item = self._posts.get_nowait()
-                    except queue.Empty:
-                        break
-                    self._handle_post(item)
-                self._set_mqtt(
-                    state="connected" if publisher.connected else "disconnected",
-                    connections=publisher.connections,
-                    keepalive_s=publisher.keepalive,
-                    error=publisher.last_error.message if publisher.last_error else None,
-                    outbox_pending=len(outbox),
-                    outbox_dropped=outbox.stats().dropped_total,
-                    month_traffic_bytes=sum(publisher.month_traffic().values()),
-                )
-            publisher.stop(offline=True, timeout=2)
+                self._beat("mqtt")
+                try:
+                    if "outbox" in self.live.degraded and time.monotonic() >= next_check:
+                        next_check = time.monotonic() + 10
+                        outbox.compact()
+                        outbox.set_counters({"storage.checked": int(time.time())})  # a write: is there room again?
+                        self._recover("outbox")
+                    publisher.step(0.2)
+                    if time.monotonic() >= next_count:
+                        counted = self._count_own_traffic(publisher, counted)
+                        next_count = time.monotonic() + 60
+                    for _ in range(50):
+                        try:
+                            item = self._posts.get_nowait()
+                        except queue.Empty:
+                            break
+                        self._handle_post(item)
+                    self._set_mqtt(
+                        state="connected" if publisher.connected else "disconnected",
+                        connections=publisher.connections,
+                        keepalive_s=publisher.keepalive,
+                        error=publisher.last_error.message if publisher.last_error else None,
+                        outbox_pending=len(outbox),
+                        outbox_dropped=outbox.stats().dropped_total,
+                        month_traffic_bytes=sum(publisher.month_traffic().values()),
+                    )
+                except sqlite3.Error as exc:
+                    # A full or failing disk: the link stays up, what could not be stored is lost, and the loop
+                    # goes on more slowly until a write succeeds again.
+                    self._degrade("outbox", describe_storage_error(exc, outbox.path))
+                    next_check = time.monotonic() + 10
+                    self._stop.wait(1.0)
+            try:
+                publisher.stop(offline=True, timeout=2)
+            except sqlite3.Error as exc:
+                log.warning("the outbox could not be closed cleanly: %s", exc)
             self._count_own_traffic(publisher, counted)
+
+    def _open_outbox(self, setup: Any) -> Outbox:
+        """The outbox in the state dir; when it cannot be written (read-only, full), one in memory for this run, so
+        MQTT still runs (messages are then lost on restart, and the state says so)."""
+        path = outbox_path(self.config)
+        try:
+            return Outbox(path, setup.outbox)
+        except (PublishError, sqlite3.Error, OSError) as exc:
+            cause = exc.__cause__ if isinstance(exc, PublishError) and exc.__cause__ is not None else exc
+            self._degrade(
+                "outbox_memory",
+                describe_storage_error(cause, path) + "; messages are kept in memory only until a restart",
+            )
+        memory = Outbox(":memory:", setup.outbox)
+        # seq must not go back to 1 for the cloud: start from the clock in milliseconds, as a replaced file does.
+        memory.set_counters({"next_seq": int(time.time() * 1000)})
+        return memory
 
     def _count_own_traffic(self, publisher: TelemetryPublisher, counted: tuple[int, int]) -> tuple[int, int]:
         """Hand the MQTT socket's new bytes to the usage meter, which shows what the agent itself costs."""
@@ -443,7 +585,7 @@ class Agent:
         rx, tx = now[0] - counted[0], now[1] - counted[1]
         if rx > 0 or tx > 0:
             try:
-                self.meter.call(lambda meter: meter.record_agent_traffic(rx, tx), timeout=10)
+                self._with_meter(lambda meter: meter.record_agent_traffic(rx, tx), timeout=10)
             except Exception:  # the meter may be closing at shutdown
                 log.debug("agent traffic not recorded", exc_info=True)
                 return counted
@@ -539,7 +681,10 @@ class Agent:
                 meter.commit()
                 return usage_report(meter.summary(days=1), None)
 
-            report = self.meter.call(sample, timeout=30)
+            try:
+                report: UsageReport = self._with_meter(sample)
+            except StorageUnavailable as exc:
+                raise CommandRejected(exc.message, code=exc.code) from None
             self._send_telemetry(report)
             return {"cycle_total_bytes": report.cycle_total_bytes, "cycle_start": str(report.cycle_start)}
 
@@ -552,7 +697,8 @@ class Agent:
                 expiry=command.expiry,
             )
             self.plan = plan
-            self.meter.call(lambda meter: setattr(meter, "plan", plan), timeout=30)
+            with contextlib.suppress(StorageUnavailable):  # the meter takes the plan file when it opens again
+                self._with_meter(lambda meter: setattr(meter, "plan", plan))
             write_json_atomic(
                 self.state_dir / CLOUD_PLAN_FILE,
                 {
@@ -688,6 +834,7 @@ class Agent:
                 "last_diagnosis": live.last_diagnosis,
                 "usage_flags": list(live.usage_flags),
                 "jobs": {"run": live.jobs_run, "failed": live.jobs_failed},
+                "degraded": dict(live.degraded),
             }
         return doc
 
@@ -696,7 +843,11 @@ class Agent:
         modem = state["modem"]
         mqtt = state["mqtt"]
         assert isinstance(modem, dict) and isinstance(mqtt, dict)
-        return f"modem {modem.get('state')}, mqtt {mqtt.get('state')}, outbox {mqtt.get('outbox_pending', '-')}"
+        line = f"modem {modem.get('state')}, mqtt {mqtt.get('state')}, outbox {mqtt.get('outbox_pending', '-')}"
+        degraded = state.get("degraded")
+        if isinstance(degraded, dict) and degraded:
+            line += "; degraded: " + "; ".join(str(v) for v in degraded.values())
+        return line
 
 
 def _plan_fact(meter: UsageMeter) -> PlanFact | None:

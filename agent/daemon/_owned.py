@@ -49,6 +49,7 @@ class Owned(Generic[R]):
 
         try:
             self._executor.submit(lambda: last(self._resource)).result(timeout)
-        except Exception:
-            log.warning("closing %s failed", self.name, exc_info=True)
+        except Exception as exc:
+            log.warning("closing %s failed: %s", self.name, exc)
+            log.debug("closing %s", self.name, exc_info=True)
         self._executor.shutdown(wait=False, cancel_futures=True)

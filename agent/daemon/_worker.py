@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -15,7 +16,10 @@ from drivers.errors import ModemRebooted, PortError, ReadTimeout
 from drivers.models import ModemSnapshot
 from drivers.modem import Modem
 
-__all__ = ["ModemWorker", "WorkerModem"]
+__all__ = ["MAX_AT_TIMEOUT", "ModemWorker", "WorkerModem"]
+
+# The longest a single AT command may be given (AT+COPS=? needs up to 180 s).
+MAX_AT_TIMEOUT = 600.0
 
 T = TypeVar("T")
 log = logging.getLogger("iotcard.daemon")
@@ -38,12 +42,21 @@ class ModemWorker:
         self.state = "starting"
         self.last_error: str | None = None
         self.requests = 0
+        self._busy: tuple[float, float] | None = None  # (since, allowed seconds) of the request running now
 
-    def submit(self, work: Callable[[Modem], T]) -> Future[T]:
-        return self._executor.submit(self._run, work)
+    def submit(self, work: Callable[[Modem], T], allowed: float = 180.0) -> Future[T]:
+        """Queue ``work``; ``allowed`` is how long it may run before the worker counts as stuck."""
+        return self._executor.submit(self._run, work, allowed)
+
+    def stuck(self, now: float | None = None, grace: float = 30.0) -> bool:
+        """Whether the request running now has run past what it was allowed (the watchdog stops then)."""
+        with self._lock:
+            busy = self._busy
+        now = time.monotonic() if now is None else now
+        return busy is not None and now - busy[0] > busy[1] + grace
 
     def call(self, work: Callable[[Modem], T], timeout: float) -> T:
-        future = self.submit(work)
+        future = self.submit(work, timeout)
         try:
             return future.result(timeout)
         except FutureTimeout:
@@ -51,7 +64,16 @@ class ModemWorker:
                 f"the modem worker did not finish within {timeout:g} s", command="(worker)", timeout=timeout
             ) from None
 
-    def _run(self, work: Callable[[Modem], T]) -> T:
+    def _run(self, work: Callable[[Modem], T], allowed: float) -> T:
+        with self._lock:
+            self._busy = (time.monotonic(), allowed)
+        try:
+            return self._run_now(work)
+        finally:
+            with self._lock:
+                self._busy = None
+
+    def _run_now(self, work: Callable[[Modem], T]) -> T:
         if self._modem is None:
             self._modem = self._make_modem(self.port, self.baud)
         try:
@@ -107,6 +129,13 @@ class WorkerModem:
         return self._worker.call(lambda modem: modem.read_snapshot(), timeout=120)
 
     def execute(self, command: Command) -> tuple[str, ...]:
+        if not 0 < command.timeout <= MAX_AT_TIMEOUT:
+            # The CLI bounds --timeout; this is the daemon's own guard (a wedged worker stops everything).
+            raise ReadTimeout(
+                f"a timeout of {command.timeout:g} s is not allowed; at most {MAX_AT_TIMEOUT:g} s",
+                command=command.text,
+                timeout=command.timeout,
+            )
         return self._worker.call(lambda modem: modem.execute(command), timeout=command.timeout + 30)
 
     def read_module_counters(self) -> tuple[int, int, str] | None:

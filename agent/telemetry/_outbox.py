@@ -149,6 +149,10 @@ class Outbox:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            # A small state dir (a 200 KiB partition) must not fill up with WAL: checkpoint every 16 pages and
+            # truncate the WAL to 64 KiB after each checkpoint.
+            db.execute("PRAGMA wal_autocheckpoint=16")
+            db.execute("PRAGMA journal_size_limit=65536")
             db.executescript(_SCHEMA)
         except sqlite3.OperationalError as exc:
             raise PublishError(f"cannot open the outbox {self.path}: {exc}") from exc
@@ -160,6 +164,10 @@ class Outbox:
 
     def close(self) -> None:
         self._db.close()
+
+    def compact(self) -> None:
+        """Fold the WAL into the file and truncate it: the way back after the disk was full."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def __enter__(self) -> Outbox:
         return self
@@ -180,6 +188,10 @@ class Outbox:
             self._db.execute("BEGIN IMMEDIATE")
             return self._take_seq()
 
+    def _recount(self) -> None:
+        row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM messages").fetchone()
+        self._count, self._bytes = int(row[0]), int(row[1])
+
     def enqueue(
         self,
         topic: str,
@@ -196,6 +208,23 @@ class Outbox:
         ``seq`` is one reserved earlier with :meth:`allocate_seq` (the status that goes with a will).
         """
         now = self._clock()
+        try:
+            return self._enqueue(topic, payload, qos, retain, priority, correlation, seq, now)
+        except sqlite3.Error:
+            self._recount()  # the transaction was rolled back (a full disk): the counts follow the file
+            raise
+
+    def _enqueue(
+        self,
+        topic: str,
+        payload: bytes | Callable[[int], bytes],
+        qos: int,
+        retain: bool,
+        priority: Priority,
+        correlation: bytes | None,
+        seq: int | None,
+        now: float,
+    ) -> int:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             if seq is None:
@@ -255,9 +284,12 @@ class Outbox:
         if limit <= 0:
             return []
         now = self._clock()
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._expire(now)
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._expire(now)
+        except sqlite3.Error:
+            self._recount()  # nothing expired this time; sending goes on from what is stored
         per_topic: dict[str, list[OutboxMessage]] = {}
         topics = [row[0] for row in self._db.execute("SELECT DISTINCT topic FROM messages")]
         for topic in topics:
@@ -292,15 +324,19 @@ class Outbox:
         if not wanted:
             return 0
         removed = 0
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            for seq in wanted:
-                self._inflight.discard(seq)
-                row = self._db.execute("DELETE FROM messages WHERE seq = ? RETURNING size", (seq,)).fetchone()
-                if row is not None:
-                    removed += 1
-                    self._count -= 1
-                    self._bytes -= int(row[0])
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                for seq in wanted:
+                    self._inflight.discard(seq)
+                    row = self._db.execute("DELETE FROM messages WHERE seq = ? RETURNING size", (seq,)).fetchone()
+                    if row is not None:
+                        removed += 1
+                        self._count -= 1
+                        self._bytes -= int(row[0])
+        except sqlite3.Error:
+            self._recount()  # rolled back: those messages are still stored and go again
+            raise
         return removed
 
     def release_inflight(self) -> None:
