@@ -112,7 +112,8 @@ def _forward(args: argparse.Namespace, argv: Sequence[str], lang: str, out: Text
         return ctx.fail(
             "socket_permission",
             f"the iotcard agent is running but its control socket {path} is not open to this user",
-            "add the user to the iotcard group ('sudo usermod -aG iotcard $USER', then log in again), or use sudo",
+            "add the user to the iotcard-cli group ('sudo usermod -aG iotcard-cli $USER', then log in again), "
+            "or use sudo",
             EXIT_PORT,
         )
     out.write(text)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from ._control import DEFAULT_SOCKET, FORWARDED, ControlServer, ForwardFailed, OtherPort, forward, same_port
+from ._control import (
+    CONTROL_GROUP,
+    DEFAULT_SOCKET,
+    FORWARDED,
+    ControlServer,
+    ForwardFailed,
+    OtherPort,
+    forward,
+    same_port,
+)
 from ._notify import Notifier
 from ._worker import ModemWorker, WorkerModem
 
 __all__ = [
+    "CONTROL_GROUP",
     "DEFAULT_SOCKET",
     "FORWARDED",
     "ControlServer",

@@ -30,7 +30,7 @@ def test_unit_is_notify_with_watchdog_and_dedicated_user() -> None:
         "Type=notify",
         "Restart=on-failure",
         "User=iotcard",
-        "SupplementaryGroups=dialout",
+        "SupplementaryGroups=dialout iotcard-cli",
         "StateDirectory=iotcard",
         "RuntimeDirectory=iotcard",
         "ExecStart=/usr/bin/iotcard run --config /etc/iotcard/agent.toml",
@@ -46,3 +46,15 @@ def test_udev_rules_ignore_the_at_port_for_modemmanager() -> None:
         assert 'ENV{ID_MM_PORT_IGNORE}="1"' in rule
         assert 'SYMLINK+="iotcard-at"' in rule
         assert 'SUBSYSTEM=="tty"' in rule
+
+
+def test_cli_access_is_a_group_of_its_own() -> None:
+    """The control socket's group (iotcard-cli) is not the daemon's group, which may read the config and the MQTT
+    password file; the runtime directory lets that group reach the socket."""
+    from agent.daemon import CONTROL_GROUP
+
+    text = UNIT.read_text()
+    group = re.search(r"^Group=(\S+)$", text, re.MULTILINE)
+    assert group and group.group(1) != CONTROL_GROUP == "iotcard-cli"
+    assert re.search(rf"^SupplementaryGroups=.*\b{CONTROL_GROUP}\b", text, re.MULTILINE)
+    assert "RuntimeDirectoryMode=0755" in text.splitlines()
