@@ -47,22 +47,41 @@ __all__ = [
 DEFAULT_CONFIG_PATH = Path("/etc/iotcard/agent.toml")
 
 
+# No text value in the config is longer (paths included); fields that go on the wire have tighter limits.
+MAX_TEXT = 4096
+# A config file is a few kilobytes; anything this large is not one.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are not coerced silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _bounded_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise ValueError(f"longer than {MAX_TEXT} characters")
+        return value
+
 
 class DeviceConfig(Section):
-    id: str | None = Field(default=None, description="device id used in MQTT topics; default: the IMEI")
-    name: str | None = None
-    pn: str | None = Field(default=None, description="product number of the HMI/gateway")
-    type: str | None = None
-    company: str | None = Field(default=None, description="the customer (enterprise) the device belongs to")
+    id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="device id used in MQTT topics; default: the IMEI"
+    )
+    name: str | None = Field(default=None, max_length=128)
+    pn: str | None = Field(default=None, max_length=128, description="product number of the HMI/gateway")
+    type: str | None = Field(default=None, max_length=128)
+    company: str | None = Field(
+        default=None, max_length=128, description="the customer (enterprise) the device belongs to"
+    )
 
 
 class ModemConfig(Section):
-    port: str | None = Field(default=None, description="AT port, e.g. /dev/serial/by-id/usb-Quectel_...-if02-port0")
+    port: str | None = Field(
+        default=None, max_length=256, description="AT port, e.g. /dev/serial/by-id/usb-Quectel_...-if02-port0"
+    )
     baud: int = Field(default=115200, gt=0)
 
 
@@ -73,7 +92,9 @@ class PathsConfig(Section):
 class UsageConfig(Section):
     """The data usage meter: which interface, where its counters are, and how the billing cycle runs."""
 
-    interface: str = Field(default="wwan0", min_length=1, description="cellular interface: wwan0, ppp0, usb0, eth1")
+    interface: str = Field(
+        default="wwan0", min_length=1, max_length=15, description="cellular interface: wwan0, ppp0, usb0, eth1"
+    )
     sysfs_root: Path = Field(default=Path("/sys"), description="counters are read under ROOT/class/net/IF/statistics")
     proc_root: Path = Field(default=Path("/proc"), description="boot_id is read from ROOT/sys/kernel/random/boot_id")
     cycle_start_day: int = Field(default=1, ge=1, le=31, description="billing cycle start day; 29-31: month's last day")
@@ -97,12 +118,12 @@ class UsageConfig(Section):
 class PlanConfig(Section):
     """The card's data plan, until the cloud sets one (set_plan); the cloud's is kept in the state dir and wins."""
 
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=64)
     total_mb: float | None = Field(default=None, ge=0, description="data in the cycle, MB (1 MB = 1024 x 1024 bytes)")
     cycle_start: date | None = Field(default=None, description="first day of the current cycle")
     cycle_end: date | None = Field(default=None, description="last day of the current cycle")
     expiry: date | None = Field(default=None, description="last day the card is valid")
-    card_type: str | None = None
+    card_type: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _cycle_in_order(self) -> PlanConfig:
@@ -114,14 +135,16 @@ class PlanConfig(Section):
 class MqttConfig(Section):
     """The MQTT link to the cloud. Secrets are read from files named here, never written in this file."""
 
-    host: str | None = Field(default=None, description="broker host name (TLS checks the certificate against it)")
+    host: str | None = Field(
+        default=None, max_length=253, description="broker host name (TLS checks the certificate against it)"
+    )
     port: int | None = Field(default=None, gt=0, lt=65536, description="default 8883 with TLS, 1883 without")
     tls: bool = True
     ca_file: Path | None = Field(default=None, description="CA bundle for the broker; default: the system's CAs")
     cert_file: Path | None = Field(default=None, description="client certificate (PEM) for mutual TLS")
     key_file: Path | None = Field(default=None, description="client key (PEM) for mutual TLS")
     insecure: bool = Field(default=False, description="skip the host name check (testing only)")
-    username: str | None = None
+    username: str | None = Field(default=None, max_length=128)
     password_file: Path | None = Field(default=None, description="file holding the password on its first line")
     protocol: str = Field(default="5", pattern=r"^(5|3\.1\.1)$", description='"5" (MQTT 5) or "3.1.1"')
     topic_prefix: str = Field(default="iotcard/v1", min_length=1, max_length=128)
@@ -275,8 +298,11 @@ def _explain(error: ValidationError, source: str) -> ConfigError:
         if item["type"] == "extra_forbidden":
             problems.append(f"{source}: unknown key '{key}'")
         else:
-            problems.append(f"{source}: '{key}': {item['msg']} (got {item.get('input')!r})")
-    return ConfigError("; ".join(problems), code="config_invalid")
+            got = repr(item.get("input"))
+            got = got if len(got) <= 60 else got[:40] + f"... ({len(got)} characters)"
+            problems.append(f"{source}: '{key}': {item['msg']} (got {got})")
+    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return ConfigError("; ".join(problems[:5]) + more, code="config_invalid")
 
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> AgentConfig:
@@ -324,7 +350,13 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> A
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if path.is_dir():
+            raise ConfigError(f"{path} is a directory, not a config file", code="config_unreadable")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB, not a config file")
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist", code="config_missing") from None
     except PermissionError:
@@ -333,8 +365,18 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> A
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    overrides = env_overrides(os.environ if environ is None else environ)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}", code="config_unreadable") from None
+    try:
+        overrides = env_overrides(os.environ if environ is None else environ)
+    except RecursionError:
+        raise ConfigError("an IOTCARD_* environment variable is nested too deeply") from None
     source = str(path)
     if overrides:
         source += " (with " + ", ".join(sorted(f"IOTCARD_{name.upper()}__*" for name in overrides)) + ")"
-    return parse_config(_merge(data, overrides), source)
+    try:
+        return parse_config(_merge(data, overrides), source)
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be a config file") from None
