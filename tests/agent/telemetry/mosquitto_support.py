@@ -83,11 +83,19 @@ class Broker:
     """Mosquitto with a plain listener, a TLS listener (when certs are given) and a password listener (when a
     password file is given), persistence in ``directory`` so queued messages survive :meth:`kill` + :meth:`start`."""
 
-    def __init__(self, directory: Path, *, certs: Certs | None = None, password_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        certs: Certs | None = None,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+    ) -> None:
         assert MOSQUITTO is not None
         self.directory = directory
         self.certs = certs
         self.password_file = password_file
+        self.acl_file = acl_file
         self.port = free_port()
         self.tls_port = free_port() if certs else None
         self.misnamed_port = free_port() if certs else None
@@ -131,6 +139,7 @@ class Broker:
                 f"listener {self.auth_port} 127.0.0.1",
                 "allow_anonymous false",
                 f"password_file {self.password_file}",
+                *([f"acl_file {self.acl_file}"] if self.acl_file is not None else []),
             ]
         return "\n".join(lines) + "\n"
 
