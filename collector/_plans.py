@@ -1,7 +1,10 @@
 """``plans import FILE.csv``: the card provider's plan list, checked row by row, bad rows reported by line.
 
 Columns (header required, any order): ``iccid``, ``plan_name``, ``total_mb`` and optionally ``cycle_start``,
-``cycle_end``, ``expiry`` (ISO dates, YYYY-MM-DD), ``card_type``, ``company``. A bad row is reported with its line
+``cycle_end``, ``expiry`` (ISO dates, YYYY-MM-DD), ``card_type``, ``company``, ``device_category`` (``personal``
+个人设备, ``enterprise`` 企业设备, ``maintenance`` 维护设备), and the carrier's own usage figure for the cycle,
+``carrier_used_mb`` with ``carrier_as_of`` (RFC 3339, e.g. 2026-12-01T08:00:00Z), which the card shows beside the
+device meter's (流量校验). A bad row is reported with its line
 number and skipped; the good rows are imported. A file that cannot be read, or whose header lacks a required
 column or names an unknown one, imports nothing.
 """
@@ -12,16 +15,28 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._errors import PlanImportError
-from ._store import PlanRow
+from ._store import MIB, PlanRow
 
-__all__ = ["COLUMNS", "PlanProblem", "parse_plans"]
+__all__ = ["COLUMNS", "DEVICE_CATEGORIES", "PlanProblem", "parse_plans"]
 
 REQUIRED = ("iccid", "plan_name", "total_mb")
-COLUMNS = (*REQUIRED, "cycle_start", "cycle_end", "expiry", "card_type", "company")
+COLUMNS = (
+    *REQUIRED,
+    "cycle_start",
+    "cycle_end",
+    "expiry",
+    "card_type",
+    "company",
+    "device_category",
+    "carrier_used_mb",
+    "carrier_as_of",
+)
+DEVICE_CATEGORIES = ("personal", "enterprise", "maintenance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +56,21 @@ class _Row(BaseModel):
     expiry: date | None = None
     card_type: str | None = Field(default=None, max_length=64)
     company: str | None = Field(default=None, max_length=128)
+    device_category: Literal["personal", "enterprise", "maintenance"] | None = None
+    carrier_used_mb: float | None = Field(default=None, ge=0, le=10_000_000)
+    carrier_as_of: AwareDatetime | None = None
 
-    @field_validator("cycle_start", "cycle_end", "expiry", "card_type", "company", mode="before")
+    @field_validator(
+        "cycle_start",
+        "cycle_end",
+        "expiry",
+        "card_type",
+        "company",
+        "device_category",
+        "carrier_used_mb",
+        "carrier_as_of",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -53,6 +81,8 @@ class _Row(BaseModel):
             raise ValueError("cycle_start and cycle_end go together")
         if self.cycle_start and self.cycle_end and self.cycle_end < self.cycle_start:
             raise ValueError(f"cycle_end {self.cycle_end} is before cycle_start {self.cycle_start}")
+        if (self.carrier_used_mb is None) != (self.carrier_as_of is None):
+            raise ValueError("carrier_used_mb and carrier_as_of go together")
         return self
 
 
@@ -107,6 +137,9 @@ def parse_plans(text: str, name: str = "the file") -> tuple[list[PlanRow], list[
                 row.expiry,
                 row.card_type,
                 row.company,
+                row.device_category,
+                round(row.carrier_used_mb * MIB) if row.carrier_used_mb is not None else None,
+                row.carrier_as_of,
             ),
         )
     return [row for _, row in rows.values()], problems

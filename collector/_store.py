@@ -160,6 +160,9 @@ class PlanRow:
     expiry: date | None
     card_type: str | None
     company: str | None = None
+    device_category: str | None = None  # personal, enterprise, maintenance (个人/企业/维护设备)
+    carrier_used_bytes: int | None = None  # the carrier's own figure for the cycle ...
+    carrier_as_of: datetime | None = None  # ... as of this instant
 
 
 @dataclass(slots=True)
@@ -354,14 +357,17 @@ class Store:
     def _bindings(self, conn: Connection, fresh: list[Accepted], result: ApplyResult) -> None:
         """Which card sits in which device (and module); alarms when that changes."""
         t = self.tables
-        seen: dict[str, tuple[str, str | None, datetime]] = {}  # device -> (iccid, imei, ts), the latest
-        for item in fresh:
-            msg = item.message
-            if msg.iccid:
-                seen[msg.device_id] = (msg.iccid, msg.imei, _naive(msg.ts))
-        if not seen:
+        # Every report's (device, card, module) in time order, not only each device's latest: a card that moves or
+        # is swapped and back within one batch raises its alarms, and each holder keeps its own binding.
+        sightings: list[tuple[datetime, str, str, str | None]] = sorted(
+            {(_naive(item.message.ts), item.message.device_id, item.message.iccid, item.message.imei)
+             for item in fresh if item.message.iccid},
+            key=lambda entry: (entry[0], entry[1], entry[2], entry[3] or ""),
+        )  # fmt: skip
+        if not sightings:
             return
-        iccids = sorted({iccid for iccid, _, _ in seen.values()})
+        seen = {device_id for _, device_id, _, _ in sightings}
+        iccids = sorted({iccid for _, _, iccid, _ in sightings})
         lock = not self._sqlite
         query = select(t.devices.c.device_id, t.devices.c.iccid, t.devices.c.iccid_since).where(
             t.devices.c.device_id.in_(sorted(seen))
@@ -396,7 +402,7 @@ class Store:
                 else:
                     close_at_device.setdefault((iccid, device_id), ts)
 
-        for device_id, (iccid, imei, ts) in sorted(seen.items(), key=lambda entry: (entry[1][2], entry[0])):
+        for ts, device_id, iccid, imei in sightings:
             card = cards[iccid]
             device = devices[device_id]
             same_place = card["device_id"] == device_id and card["imei"] == imei and card["unbound_at"] is None
@@ -887,6 +893,9 @@ class Store:
                 "card_type": row.card_type,
                 "company": row.company,
                 "plan_source": "import",
+                "device_category": row.device_category,
+                "carrier_used_bytes": row.carrier_used_bytes,
+                "carrier_as_of": _naive(row.carrier_as_of) if row.carrier_as_of is not None else None,
             }
             for row in rows
         ]
@@ -905,6 +914,9 @@ class Store:
                 "card_type": excluded.card_type,
                 "company": func.coalesce(excluded.company, t.cards.c.company),
                 "plan_source": excluded.plan_source,
+                "device_category": func.coalesce(excluded.device_category, t.cards.c.device_category),
+                "carrier_used_bytes": func.coalesce(excluded.carrier_used_bytes, t.cards.c.carrier_used_bytes),
+                "carrier_as_of": func.coalesce(excluded.carrier_as_of, t.cards.c.carrier_as_of),
             },
         )
         with self._begin() as conn:
@@ -974,6 +986,19 @@ class Store:
             rows = [dict(row._mapping) for row in conn.execute(page)]
         return total, rows
 
+    def _device_used_at(self, conn: Connection, record: dict[str, Any]) -> int | None:
+        """The device meter's figure for the carrier's cycle up to the carrier's as-of day (its days summed), so
+        the two figures compare at the same time (流量校验)."""
+        as_of, start = record.get("carrier_as_of"), record.get("cycle_start") or record.get("usage_cycle_start")
+        if as_of is None or start is None:
+            return None
+        d = self.tables.usage_daily.c
+        last = as_of.replace(tzinfo=UTC).astimezone(self.zone).date()
+        total = conn.execute(
+            select(func.sum(d.rx_bytes + d.tx_bytes)).where(d.iccid == record["iccid"], d.day >= start, d.day <= last)
+        ).scalar()
+        return int(total) if total is not None else None
+
     def card(self, iccid: str) -> dict[str, Any] | None:
         """The card row with its device, bindings, alarms, recent events and command results; None if unknown."""
         t = self.tables
@@ -987,6 +1012,8 @@ class Store:
                 found = conn.execute(select(t.devices).where(t.devices.c.device_id == record["device_id"])).first()
                 device = dict(found._mapping) if found is not None else None
             record["device"] = device
+            record["device_used_at_carrier_as_of"] = self._device_used_at(conn, record)
+            record["cycles"] = self._cycles(conn, iccid, 12)
             record["bindings"] = [
                 dict(r._mapping)
                 for r in conn.execute(
@@ -1018,6 +1045,31 @@ class Store:
                 )
             ]
         return record
+
+    def cycles(self, iccid: str, limit: int = 12) -> list[dict[str, Any]]:
+        """The device meter's figure for each cycle it reported, the latest cycle first."""
+        with self._begin() as conn:
+            return self._cycles(conn, iccid, limit)
+
+    def _cycles(self, conn: Connection, iccid: str, limit: int) -> list[dict[str, Any]]:
+        u = self.tables.usage_cycles.c
+        rows = conn.execute(
+            select(u.cycle_start, u.cycle_end, u.rx_bytes, u.tx_bytes, u.reported_at)
+            .where(u.iccid == iccid)
+            .order_by(u.cycle_start.desc())
+            .limit(limit)
+        )
+        return [
+            {
+                "cycle_start": row.cycle_start,
+                "cycle_end": row.cycle_end,
+                "rx_bytes": int(row.rx_bytes),
+                "tx_bytes": int(row.tx_bytes),
+                "total_bytes": int(row.rx_bytes) + int(row.tx_bytes),
+                "reported_at": aware(row.reported_at),
+            }
+            for row in rows
+        ]
 
     def usage(self, iccid: str, granularity: str, *, today: date, periods: int) -> list[dict[str, Any]]:
         """The last ``periods`` days or months up to ``today`` (local), zeros where nothing was reported."""

@@ -12,7 +12,7 @@ while it is for the cycle that contains ``today``: last cycle's report never fla
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -146,6 +146,9 @@ class CardDetail(CardSummary):
     carrier_as_of: datetime | None
     device_used_at_carrier_as_of: int | None = Field(description="the device meter's cycle figure up to that day")
     usage_difference_bytes: int | None = Field(description="device minus carrier at the carrier's as-of day")
+    cycles: list[dict[str, Any]] = Field(
+        default_factory=list, description="the device meter's figure per reported cycle, latest first"
+    )
     signal: dict[str, Any] = Field(
         description="the last telemetry: rssi_dbm, rsrp_dbm, sinr_db, bars (averages), registration, technology, "
         "operator, ts"
@@ -244,6 +247,7 @@ def card_detail(record: dict[str, Any], today: date, thresholds: Thresholds) -> 
         carrier_as_of=aware(record.get("carrier_as_of")),
         device_used_at_carrier_as_of=at_as_of,
         usage_difference_bytes=at_as_of - carrier if carrier is not None and at_as_of is not None else None,
+        cycles=record.get("cycles", []),
         signal={
             "rssi_dbm": record.get("rssi_dbm"),
             "rsrp_dbm": record.get("rsrp_dbm"),
@@ -325,8 +329,9 @@ def _stamp(value: datetime) -> datetime:
 
 
 def _iso(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with ``Z``, as pydantic writes the models' datetimes."""
     stamped = aware(value)
-    return stamped.isoformat() if stamped else None
+    return stamped.isoformat().replace("+00:00", "Z") if stamped else None
 
 
 # ---------------------------------------------------------------- terminal
@@ -377,7 +382,13 @@ def sparkline(points: list[UsagePoint]) -> str:
     return "".join(_BLOCKS[max(1, round(p.total_bytes * 8 / top))] if p.total_bytes else _BLOCKS[1] for p in points)
 
 
-def render_card(card: CardDetail, days: UsageSeries, months: UsageSeries) -> str:
+def render_card(card: CardDetail, days: UsageSeries, months: UsageSeries, zone: tzinfo = UTC) -> str:
+    """The card for a terminal; times in ``zone`` (the collector's), named once at the end."""
+
+    def local(value: datetime | str) -> str:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
     lines = [f"card {card.iccid}" + (f"  [{', '.join(card.flags)}]" if card.flags else "")]
     device = card.device
     if device is not None:
@@ -385,7 +396,7 @@ def render_card(card: CardDetail, days: UsageSeries, months: UsageSeries) -> str
         lines += [
             f"device     {device.device_id}  {device.name or ''}  PN {device.pn or '-'}  type {device.type or '-'}",
             f"           IMEI {device.imei or '-'}  {device.manufacturer or ''} {device.model or ''}  {state}, "
-            f"last seen {device.last_seen:%Y-%m-%d %H:%M} UTC"
+            f"last seen {local(device.last_seen)}"
             if device.last_seen
             else f"           IMEI {device.imei or '-'}  {state}",
         ]
@@ -401,7 +412,7 @@ def render_card(card: CardDetail, days: UsageSeries, months: UsageSeries) -> str
         f"{_mb(card.remaining_bytes)} MB"
         + (f" ({max(100 - card.used_percent, 0):.1f} % left)" if card.used_percent is not None else "")
         + (f", {_mb(card.overage_bytes)} MB over the plan" if card.overage_bytes else "")
-        + (f"; updated {card.usage_reported_at:%Y-%m-%d %H:%M} UTC" if card.usage_reported_at else ""),
+        + (f"; updated {local(card.usage_reported_at)}" if card.usage_reported_at else ""),
         f"           cycle {card.cycle_start or '-'} – {card.cycle_end or '-'}"
         + (f", {card.cycle_days_left} days left" if card.cycle_days_left is not None else "")
         + f"; card valid until {card.expiry or '-'}"
@@ -418,7 +429,7 @@ def render_card(card: CardDetail, days: UsageSeries, months: UsageSeries) -> str
     lines.append(f"  {days.points[0].period} … {days.points[-1].period}")
     lines += ["", "last 12 months", *("  " + line for line in bar_chart(months.points, width=30))]
     if card.diagnosis:
-        lines += ["", f"diagnosis  {card.diagnosis['overall']} ({card.diagnosis['ts']})"]
+        lines += ["", f"diagnosis  {card.diagnosis['overall']} ({local(card.diagnosis['ts'])})"]
         lines += [f"  {f['severity']:<8}{f['code']}: {f['summary']}" for f in card.diagnosis["findings"]]
     if card.alarms:
         lines += ["", "alarms"]
@@ -430,12 +441,12 @@ def render_card(card: CardDetail, days: UsageSeries, months: UsageSeries) -> str
                 )
             else:
                 text = f"device {alarm.device_id} swapped card {alarm.previous} for {alarm.current}"
-            lines.append(f"  {alarm.ts:%Y-%m-%d %H:%M} {alarm.kind}: {text}")
+            lines.append(f"  {local(alarm.ts)} {alarm.kind}: {text}")
     if len(card.bindings) > 1:
         lines += ["", "binding history"]
         lines += [
-            f"  {b.since:%Y-%m-%d %H:%M} – {f'{b.until:%Y-%m-%d %H:%M}' if b.until else 'now':<16} "
-            f"{b.device_id} IMEI {b.imei or '-'}"
+            f"  {local(b.since)} – {local(b.until) if b.until else 'now':<16} {b.device_id} IMEI {b.imei or '-'}"
             for b in card.bindings
         ]
+    lines += ["", f"times in {getattr(zone, 'key', None) or zone}"]
     return "\n".join(lines) + "\n"

@@ -276,7 +276,7 @@ def _card(args: argparse.Namespace, out: _Out) -> int:
             }
         )
     else:
-        out.text(render_card(detail, days, months))
+        out.text(render_card(detail, days, months, store.zone))
     return EXIT_OK
 
 

@@ -24,7 +24,9 @@ from simulators.modem import PROFILES, ModemSimulator
 sys.path.append(str(Path(__file__).resolve().parents[1] / "telemetry"))
 from mosquitto_support import MOSQUITTO, Broker
 
-pytestmark = pytest.mark.integration
+# The daemon is another process on the machine's clock; the simulator it reads (in this process) reports network time
+# from this process's clock, so both must be the real one (else the agent rightly finds a clock skew).
+pytestmark = [pytest.mark.integration, pytest.mark.wall_clock]
 
 ROOT = Path(__file__).resolve().parents[3]
 DEVICE = "hmi-test-01"

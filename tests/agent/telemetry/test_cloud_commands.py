@@ -136,9 +136,9 @@ def test_duplicates_and_errors_are_counted_by_the_rate_limit() -> None:
     ],
 )
 def test_old_and_future_commands_are_refused(issued_at: str, code: str | None) -> None:
-    from clocks import FIXED
+    from datetime import UTC, datetime
 
-    proc = processor(wall=lambda: FIXED)
+    proc = processor(wall=lambda: datetime(2026, 11, 17, 8, 0, tzinfo=UTC))  # the instants above are around it
     assert proc.handle("ping", body(request_id="t", issued_at=issued_at)).error_code == code
 
 

@@ -251,15 +251,22 @@ def test_real_veth_interface_is_metered_to_the_byte(veth_pair: tuple[str, str], 
     first = sample()
     assert first["event"] == "baseline"
     count, payload = 200, 1000
-    # A listener in the other namespace, so no ICMP comes back: the only frames are ours.
+    # A listener in the other namespace, so no ICMP comes back: the only frames are ours. A burst of datagrams may
+    # overflow its receive buffer (UDP drops them at the receiver, after they crossed the veth): it stops waiting
+    # 3 s after the last one, and the meter is checked against the sender's kernel counter, which counts them all.
     listen = (
         "import socket\n"
         "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)\n"
         "s.bind(('169.254.77.2', 9999))\n"
         "print('up', flush=True)\n"
         "n = 0\n"
-        f"while n < {count * payload}:\n"
-        "    n += len(s.recv(65536))\n"
+        "try:\n"
+        f"    while n < {count * payload}:\n"
+        "        n += len(s.recv(65536))\n"
+        "        s.settimeout(3)\n"
+        "except TimeoutError:\n"
+        "    pass\n"
         "print(n, flush=True)\n"
     )
     send = (
@@ -274,7 +281,8 @@ def test_real_veth_interface_is_metered_to_the_byte(veth_pair: tuple[str, str], 
     assert listener.stdout is not None and listener.stdout.readline() == "up\n"
     sent = in_ns(ns_a, sys.executable, "-c", send)
     assert sent.returncode == 0, sent.stderr
-    assert listener.stdout.readline() == f"{count * payload}\n"
+    received = int(listener.stdout.readline())
+    assert 0 < received <= count * payload
     listener.wait(timeout=10)
     listener.stdout.close()
     second = sample()
