@@ -112,6 +112,12 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
 def _threshold_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--low-percent", type=float, default=10.0, help="low: less left than this (default 10)")
     parser.add_argument("--expiring-days", type=int, default=7, help="expiring: within this many days (default 7)")
+    parser.add_argument(
+        "--mismatch-percent",
+        type=float,
+        default=10.0,
+        help="usage_mismatch: device and carrier figures differ by more than this share (default 10)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,7 +206,9 @@ def _broker(args: argparse.Namespace) -> BrokerSettings:
 
 
 def _thresholds(args: argparse.Namespace) -> Thresholds:
-    return Thresholds(low_percent=args.low_percent, expiring_days=args.expiring_days)
+    return Thresholds(
+        low_percent=args.low_percent, expiring_days=args.expiring_days, mismatch_percent=args.mismatch_percent
+    )
 
 
 def _run(args: argparse.Namespace, out: _Out) -> int:
