@@ -31,10 +31,11 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -51,7 +52,9 @@ __all__ = [
     "COMMAND_NAMES",
     "COMMAND_RESULT_ERRORS",
     "DEFAULT_TOPIC_PREFIX",
+    "MAX_BYTES",
     "MAX_COMMAND_BYTES",
+    "MAX_COUNT",
     "SCHEMA_VERSION",
     "TOPICS",
     "CardState",
@@ -106,6 +109,39 @@ DEFAULT_TOPIC_PREFIX = "iotcard/v1"
 MAX_COMMAND_BYTES = 4096
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+
+# Bounds on everything a device sends, so that no schema-valid report can overflow a reader (a 64-bit column, a
+# datetime conversion): counts fit a signed 64-bit integer, byte counts stay below 2**53 (8 PiB, more than any
+# card moves, and exact as a JSON number), calendar dates lie in 2000..2099, instants in 1970..2099 (a device
+# without a real-time clock boots in 1970 and its messages are still worth keeping; the outbox knows them).
+MAX_COUNT = 2**63 - 1
+MAX_BYTES = 2**53
+_EARLIEST_DAY, _LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+_EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST_INSTANT = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant is out of range (1970-01-01..2099-12-31 UTC)") from None
+    if not _EARLIEST_INSTANT <= utc < _LATEST_INSTANT:
+        raise ValueError("the instant is out of range (1970-01-01..2099-12-31 UTC)")
+    return value
+
+
+def _day_in_range(value: date) -> date:
+    if not _EARLIEST_DAY <= value <= _LATEST_DAY:
+        raise ValueError("the date is out of range (2000-01-01..2099-12-31)")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
+Day = Annotated[date, AfterValidator(_day_in_range)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+ByteCount = Annotated[int, Field(ge=0, le=MAX_BYTES)]
+_Text = Annotated[str, Field(max_length=128)]
 _TOPIC_LEVEL = re.compile(r"^[^/+#\x00]{1,64}$")
 
 
@@ -137,50 +173,52 @@ class Priority(enum.IntEnum):
 class _Reading(BaseModel):
     """Device → cloud payload parts: readers ignore fields they do not know (additions keep the schema version)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True, allow_inf_nan=False)
 
 
 class Envelope(_Reading):
     """The header every device → cloud message starts with."""
 
-    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, description="bumped on breaking changes only")
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=1000, description="bumped on breaking changes only")
     device_id: str = Field(min_length=1, max_length=64)
-    iccid: str | None = Field(description="the SIM's ICCID; null when no SIM could be read")
-    imei: str | None = Field(description="the module's IMEI; null when the module did not say")
+    iccid: str | None = Field(max_length=24, description="the SIM's ICCID; null when no SIM could be read")
+    imei: str | None = Field(max_length=20, description="the module's IMEI; null when the module did not say")
     seq: int = Field(
-        ge=0, description="monotonic per device across restarts; equal seq = duplicate, a gap = a counted drop"
+        ge=0,
+        le=MAX_COUNT,
+        description="monotonic per device across restarts; equal seq = duplicate, a gap = a counted drop",
     )
-    ts: AwareDatetime = Field(description="when the message was made (UTC)")
+    ts: Instant = Field(description="when the message was made (UTC)")
 
 
 class StatusMessage(Envelope):
     """``status`` (retained): the broker publishes the ``offline`` one as the Last Will."""
 
     state: Literal["online", "offline"]
-    agent_version: str
-    started_at: AwareDatetime
+    agent_version: str = Field(max_length=64)
+    started_at: Instant
     reason: str | None = Field(default=None, description="for offline: 'connection_lost' (the will) or 'shutdown'")
 
 
 class IdentityDevice(_Reading):
-    name: str | None = None
-    pn: str | None = None
-    type: str | None = None
-    company: str | None = None
+    name: _Text | None = None
+    pn: _Text | None = None
+    type: _Text | None = None
+    company: _Text | None = Field(default=None, description="what the device claims; the cloud's records decide")
 
 
 class IdentityModem(_Reading):
-    manufacturer: str | None = None
-    model: str | None = None
-    revision: str | None = None
-    imei: str | None = None
+    manufacturer: _Text | None = None
+    model: _Text | None = None
+    revision: _Text | None = None
+    imei: str | None = Field(default=None, max_length=20)
 
 
 class IdentitySim(_Reading):
-    state: str
-    iccid: str | None = None
-    imsi: str | None = None
-    carrier: str | None = None
+    state: str = Field(max_length=32)
+    iccid: str | None = Field(default=None, max_length=24)
+    imsi: str | None = Field(default=None, max_length=20)
+    carrier: str | None = Field(default=None, max_length=32)
 
 
 class IdentityMessage(Envelope):
@@ -192,9 +230,9 @@ class IdentityMessage(Envelope):
 
 
 class SignalStat(_Reading):
-    min: float
-    avg: float
-    max: float
+    min: float = Field(ge=-1000, le=1000)
+    avg: float = Field(ge=-1000, le=1000)
+    max: float = Field(ge=-1000, le=1000)
 
 
 class SignalSummary(_Reading):
@@ -210,39 +248,40 @@ class SignalSummary(_Reading):
 class HourlyUsage(_Reading):
     """The hour's total so far on the device's meter (an absolute figure, not a delta since the last report)."""
 
-    hour: AwareDatetime = Field(description="start of the hour (UTC)")
-    rx_bytes: int = Field(ge=0)
-    tx_bytes: int = Field(ge=0)
+    hour: Instant = Field(description="start of the hour (UTC)")
+    rx_bytes: ByteCount
+    tx_bytes: ByteCount
 
 
 class DailyUsage(_Reading):
     """The local day's total so far on the device's meter (absolute; a later report of the same day replaces it)."""
 
-    day: date = Field(description="a day in the report's time zone")
-    rx_bytes: int = Field(ge=0)
-    tx_bytes: int = Field(ge=0)
+    day: Day = Field(description="a day in the report's time zone")
+    rx_bytes: ByteCount
+    tx_bytes: ByteCount
 
 
 class MonthlyUsage(_Reading):
     """The local month's total so far on the device's meter (absolute; a later report replaces it)."""
 
-    month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM in the report's time zone")
-    rx_bytes: int = Field(ge=0)
-    tx_bytes: int = Field(ge=0)
+    month: str = Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM in the report's time zone")
+    rx_bytes: ByteCount
+    tx_bytes: ByteCount
 
 
 class PlanStatus(_Reading):
     """The plan and the card's state on the device's date (the rules of :mod:`agent.card_state`)."""
 
-    name: str | None = None
-    total_mb: float | None = Field(default=None, ge=0)
-    remaining_mb: float | None = Field(default=None, ge=0, description="never negative; see overage_mb")
-    overage_mb: float | None = Field(default=None, ge=0, description="used beyond the plan's size")
-    cycle_end: date | None = Field(default=None, description="the plan's explicit end (a package to renew), if any")
-    expiry: date | None = Field(default=None, description="last day the card is valid")
-    renew_by: date | None = Field(default=None, description="last day a renewal keeps the card from lapsing")
-    flags: list[str] = Field(
+    name: _Text | None = None
+    total_mb: float | None = Field(default=None, ge=0, le=1e9)
+    remaining_mb: float | None = Field(default=None, ge=0, le=1e9, description="never negative; see overage_mb")
+    overage_mb: float | None = Field(default=None, ge=0, le=1e9, description="used beyond the plan's size")
+    cycle_end: Day | None = Field(default=None, description="the plan's explicit end (a package to renew), if any")
+    expiry: Day | None = Field(default=None, description="last day the card is valid")
+    renew_by: Day | None = Field(default=None, description="last day a renewal keeps the card from lapsing")
+    flags: list[Annotated[str, Field(max_length=32)]] = Field(
         default_factory=list,
+        max_length=16,
         description="data_low, data_exhausted, expiring, expired, renew_before_26th, renewal_paused",
     )
 
@@ -257,11 +296,11 @@ class UsageReport(_Reading):
     its ``hourly`` hour totals alone.
     """
 
-    cycle_start: date | None = None
-    cycle_end: date | None = None
-    cycle_rx_bytes: int = Field(ge=0)
-    cycle_tx_bytes: int = Field(ge=0)
-    cycle_total_bytes: int = Field(ge=0)
+    cycle_start: Day | None = None
+    cycle_end: Day | None = None
+    cycle_rx_bytes: ByteCount
+    cycle_tx_bytes: ByteCount
+    cycle_total_bytes: ByteCount
     timezone: str | None = Field(default=None, max_length=64, description="the zone of days and months (IANA)")
     hourly: list[HourlyUsage] = Field(default_factory=list, max_length=72)
     days: list[DailyUsage] = Field(default_factory=list, max_length=62)
@@ -272,65 +311,73 @@ class UsageReport(_Reading):
 class TrafficSummary(_Reading):
     """The agent's own MQTT traffic (TLS records, keepalives and estimated TCP/IP headers included)."""
 
-    period_bytes: int = Field(ge=0, description="bytes both ways since the previous telemetry")
-    month_bytes: int = Field(ge=0, description="bytes both ways this calendar month (UTC)")
-    month_budget_bytes: int | None = Field(default=None, ge=0)
-    by_type: dict[str, int] = Field(default_factory=dict, description="this month, by message type")
-    stretch: float = Field(default=1.0, ge=1.0, description="factor applied to report intervals by the budget")
-    keepalive_s: int | None = None
-    reconnects: int = Field(default=0, ge=0, description="connections made this month after the first")
-    outbox_pending: int = Field(default=0, ge=0)
-    outbox_dropped: dict[str, int] = Field(default_factory=dict, description="dropped so far, by priority name")
+    period_bytes: ByteCount = Field(description="bytes both ways since the previous telemetry")
+    month_bytes: ByteCount = Field(description="bytes both ways this calendar month (UTC)")
+    month_budget_bytes: ByteCount | None = None
+    by_type: dict[str, ByteCount] = Field(
+        default_factory=dict, max_length=32, description="this month, by message type"
+    )
+    stretch: float = Field(default=1.0, ge=1.0, le=1e6, description="factor applied to report intervals by the budget")
+    keepalive_s: int | None = Field(default=None, ge=0, le=86400)
+    reconnects: Count = Field(default=0, description="connections made this month after the first")
+    outbox_pending: Count = 0
+    outbox_dropped: dict[str, Count] = Field(
+        default_factory=dict, max_length=16, description="dropped so far, by priority name"
+    )
 
 
 class TelemetryMessage(Envelope):
     """``telemetry``: a summary of the samples taken over one report period."""
 
-    period_start: AwareDatetime
-    period_end: AwareDatetime
-    samples: int = Field(ge=0)
+    period_start: Instant
+    period_end: Instant
+    samples: Count
     signal: SignalSummary
-    registration: str | None = None
-    technology: str | None = None
-    operator: str | None = Field(default=None, description="MCC-MNC, or the name when the module gives no number")
-    lac: int | None = None
-    tac: int | None = None
-    cell_id: int | None = None
-    registration_changes: int = Field(default=0, ge=0)
-    technology_changes: int = Field(default=0, ge=0)
-    operator_changes: int = Field(default=0, ge=0)
-    cell_changes: int = Field(default=0, ge=0)
+    registration: str | None = Field(default=None, max_length=32)
+    technology: str | None = Field(default=None, max_length=32)
+    operator: str | None = Field(
+        default=None, max_length=64, description="MCC-MNC, or the name when the module gives no number"
+    )
+    lac: int | None = Field(default=None, ge=0, le=2**36)
+    tac: int | None = Field(default=None, ge=0, le=2**36)
+    cell_id: int | None = Field(default=None, ge=0, le=2**40)
+    registration_changes: Count = 0
+    technology_changes: Count = 0
+    operator_changes: Count = 0
+    cell_changes: Count = 0
     usage: UsageReport | None = None
     traffic: TrafficSummary | None = None
 
 
 class DiagnosisFinding(_Reading):
-    code: str
+    code: str = Field(max_length=64)
     severity: Literal["info", "warning", "error"]
-    summary: str
-    detail: str | None = None
+    summary: str = Field(max_length=1024)
+    detail: str | None = Field(default=None, max_length=2048)
 
 
 class DiagnosisMessage(Envelope):
     """``diagnosis`` (retained): the findings of the last diagnosis, worst first."""
 
     overall: Literal["ok", "warning", "error"]
-    findings: list[DiagnosisFinding] = Field(default_factory=list)
+    findings: list[DiagnosisFinding] = Field(default_factory=list, max_length=64)
 
 
 class DirectedTargetResult(_Reading):
-    target: str
-    verdict: str = Field(description="reachable, blocked, dns_failed, tcp_failed, tls_failed, ...")
-    dns: str | None = Field(default=None, description="ok, nxdomain, timeout, ... (null: not tried)")
-    tcp: str | None = Field(default=None, description="ok, refused, timeout, reset, ... (null: not tried)")
-    tls: str | None = Field(default=None, description="ok, handshake_failed, ... (null: not tried)")
-    elapsed_ms: int | None = Field(default=None, ge=0)
+    target: str = Field(max_length=300)
+    verdict: str = Field(max_length=32, description="reachable, blocked, dns_failed, tcp_failed, tls_failed, ...")
+    dns: str | None = Field(default=None, max_length=32, description="ok, nxdomain, timeout, ... (null: not tried)")
+    tcp: str | None = Field(
+        default=None, max_length=32, description="ok, refused, timeout, reset, ... (null: not tried)"
+    )
+    tls: str | None = Field(default=None, max_length=32, description="ok, handshake_failed, ... (null: not tried)")
+    elapsed_ms: int | None = Field(default=None, ge=0, le=MAX_COUNT)
 
 
 class DirectedMessage(Envelope):
     """``directed``: one round of directed-query probes (定向卡白名单)."""
 
-    results: list[DirectedTargetResult]
+    results: list[DirectedTargetResult] = Field(max_length=64)
 
 
 class EventName(enum.StrEnum):
@@ -355,14 +402,14 @@ class EventMessage(Envelope):
     """``event``: sent at once, never stretched by the traffic budget."""
 
     event: EventName
-    previous: str | None = None
-    current: str | None = None
-    detail: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    previous: str | None = Field(default=None, max_length=128)
+    current: str | None = Field(default=None, max_length=128)
+    detail: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=32)
 
 
 class CommandError(_Reading):
-    code: str
-    message: str
+    code: str = Field(max_length=64)
+    message: str = Field(max_length=1024)
 
 
 #: Every ``error.code`` a command result can carry.
@@ -382,8 +429,10 @@ COMMAND_RESULT_ERRORS: tuple[str, ...] = (
 class CommandResultMessage(Envelope):
     """``result/{name}`` (or the MQTT 5 response topic): what became of one command."""
 
-    request_id: str | None = Field(description="null when the request could not be read far enough to know it")
-    command: str
+    request_id: str | None = Field(
+        max_length=64, description="null when the request could not be read far enough to know it"
+    )
+    command: str = Field(max_length=32)
     ok: bool
     duplicate: bool = Field(default=False, description="the request id was seen before: this repeats its result")
     result: dict[str, Any] | None = None

@@ -157,7 +157,10 @@ class MqttWorker:
 
     ``subscriptions`` are (re)sent on every connect. ``persistent`` keeps an MQTT 5 session (clean start off,
     ``session_expiry`` seconds) and turns on manual acknowledgements; ``receive_maximum`` bounds how many
-    unacknowledged messages the broker may have in flight towards us.
+    unacknowledged messages the broker may have in flight towards us. ``max_packet_bytes`` goes to the broker as
+    the MQTT 5 Maximum Packet Size (it drops bigger messages for us instead of sending them), and at most
+    ``max_queued_qos0`` QoS 0 messages wait for the writer (QoS 1 ones are bounded by ``receive_maximum``); more
+    are dropped and counted in ``dropped``.
     """
 
     broker: BrokerSettings
@@ -167,6 +170,8 @@ class MqttWorker:
     session_expiry: int = 86400
     receive_maximum: int = 2000
     keepalive: int = 60
+    max_packet_bytes: int = 256 * 1024
+    max_queued_qos0: int = 10_000
     events: queue.Queue[Event] = field(default_factory=queue.Queue)
     _requests: queue.Queue[_Request] = field(default_factory=queue.Queue)
 
@@ -183,6 +188,7 @@ class MqttWorker:
         self._graceful = True
         self._failures = 0
         self._next_attempt = 0.0
+        self.dropped = 0  # QoS 0 messages dropped because the writer was that far behind
         self._password = (
             self.broker.password_file.read_text(encoding="utf-8").splitlines()[0]
             if self.broker.password_file is not None
@@ -320,6 +326,7 @@ class MqttWorker:
         client.on_subscribe = self._on_subscribe
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.ReceiveMaximum = self.receive_maximum
+        properties.MaximumPacketSize = self.max_packet_bytes
         if self.persistent:
             properties.SessionExpiryInterval = self.session_expiry
         self._connection += 1
@@ -452,6 +459,9 @@ class MqttWorker:
         self._closing = str(reason)
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        if message.qos == 0 and self.events.qsize() >= self.max_queued_qos0:
+            self.dropped += 1
+            return
         self.events.put(
             Delivery(
                 self._connection,
