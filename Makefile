@@ -6,9 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests need (real servers on loopback); installed when missing and run as root.
 DEB_PACKAGES ?= dnsmasq mosquitto mosquitto-clients openssl iputils-ping systemd postgresql
+# What `make deb` and its tests use: file (every .so's architecture), lintian, binutils (readelf), and what the
+# package itself depends on, to install it here (Debian's python3, adduser).
+PACKAGING_DEB_PACKAGES ?= file lintian binutils adduser python3
 PYTEST_ARGS ?=
 
-.PHONY: test demo lint typecheck bench deb-deps clean help
+.PHONY: test demo lint typecheck bench deb deb-deps clean help
 
 help:
 	@echo "make test       create .venv, install iotcard with test extras and system packages, run the tests"
@@ -18,6 +21,7 @@ help:
 	@echo "make lint       ruff"
 	@echo "make typecheck  mypy (strict on drivers/, checked on agent/ and collector/)"
 	@echo "make bench      run every benchmark under bench/, collector included (results go in docs/benchmarks.md)"
+	@echo "make deb        dist/iotcard-agent_<version>_{amd64,arm64,armhf}.deb: the agent for Debian 12 devices"
 
 $(STAMP): pyproject.toml
 	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
@@ -29,7 +33,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 deb-deps:
-	@missing=""; for pkg in $(DEB_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	@missing=""; for pkg in $(DEB_PACKAGES) $(PACKAGING_DEB_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "missing Debian packages:$$missing (run 'make test' as root to install them; their tests are skipped)" >&2; fi; \
@@ -42,11 +46,15 @@ demo: $(STAMP) deb-deps
 	$(BIN)/python -m simulators.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check agent drivers collector simulators tests bench
-	$(BIN)/ruff format --check agent drivers collector simulators tests bench
+	$(BIN)/ruff check agent drivers collector simulators tests bench packaging packaging/iotcard
+	$(BIN)/ruff format --check agent drivers collector simulators tests bench packaging packaging/iotcard
 
 typecheck: $(STAMP)
 	$(BIN)/mypy drivers agent collector
+
+# Target wheels are fetched once into build/deb/wheels (PyPI); later builds need no network.
+deb: $(STAMP)
+	$(BIN)/python packaging/build_deb.py
 
 bench: $(STAMP) deb-deps
 	$(BIN)/python bench/bench_info.py
@@ -58,4 +66,4 @@ bench: $(STAMP) deb-deps
 	$(BIN)/python bench/bench_daemon.py --duration 600
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build/deb dist

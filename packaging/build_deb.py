@@ -63,24 +63,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", action="append", choices=sorted(ARCHES), help="default: all three")
     parser.add_argument("--version", help="package version (default: pyproject's)")
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
-    parser.add_argument("--cache", type=Path, default=ROOT / "build" / "deb", help="wheel cache and staging trees")
+    parser.add_argument("--cache", type=Path, default=ROOT / "build" / "deb", help="staging trees")
+    parser.add_argument("--wheels", type=Path, help="wheel cache, one folder per arch (default: CACHE/wheels)")
     args = parser.parse_args(argv)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     version = args.version or project["version"]
     try:
+        for tool in ("dpkg-deb", "file"):
+            if shutil.which(tool) is None:
+                raise BuildError(f"{tool} is missing: apt-get install {'file' if tool == 'file' else 'dpkg'}")
         for name in args.arch or sorted(ARCHES):
-            deb = build(ARCHES[name], version, project, args.out, args.cache)
-            print(f"{deb}: {deb.stat().st_size / 1e6:.1f} MB")
+            deb = build(ARCHES[name], version, project, args.out, args.cache, args.wheels or args.cache / "wheels")
+            print(f"{deb}: {deb.stat().st_size / 1e6:.1f} MB, {footprint(deb, args.cache)}")
     except BuildError as exc:
         print(f"build_deb: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-def build(arch: Arch, version: str, project: dict, out: Path, cache: Path) -> Path:
+def build(arch: Arch, version: str, project: dict, out: Path, cache: Path, wheel_cache: Path) -> Path:
     """Lay out the package tree for one architecture under `cache` and pack it into `out`; return the .deb."""
     epoch = source_date_epoch()
-    wheels = cache / "wheels" / arch.debian
+    wheels = wheel_cache / arch.debian
     tree = cache / "stage" / arch.debian
     if tree.exists():
         shutil.rmtree(tree)
@@ -253,6 +257,23 @@ def normalize(tree: Path, epoch: int) -> None:
             continue
         path.chmod(special.get(path, 0o755 if path.is_dir() else 0o644))
         os.utime(path, (epoch, epoch))
+
+
+def footprint(deb: Path, cache: Path) -> str:
+    """What the package takes on the device: its files unpacked plus the byte-code the postinst compiles."""
+    unpacked = cache / "footprint"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    run(["dpkg-deb", "-x", str(deb), str(unpacked)])
+    note = "installed"
+    if sys.version_info[:2] == tuple(int(part) for part in PYTHON_VERSION.split(".")):
+        run([sys.executable, "-m", "compileall", "-q", str(unpacked / LIB)])
+        note += " with byte-code"
+    else:
+        note += f" without byte-code (compile needs Python {PYTHON_VERSION})"
+    # Blocks on disk (4 KiB filesystem blocks for every small module), as du counts them.
+    size = sum(path.lstat().st_blocks * 512 for path in unpacked.rglob("*"))
+    shutil.rmtree(unpacked)
+    return f"{size / 1e6:.1f} MB on disk {note}"
 
 
 def source_date_epoch() -> int:
