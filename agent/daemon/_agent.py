@@ -115,6 +115,7 @@ class _Live:
     beats: dict[str, float] = field(default_factory=dict)
     # owner -> one sentence: what is degraded (full or read-only state dir, a damaged file set aside)
     degraded: dict[str, str] = field(default_factory=dict)
+    posts_dropped: int = 0  # work for the mqtt thread dropped because its bounded queue was full
     mqtt: dict[str, object] = field(default_factory=lambda: {"state": "not configured"})
     jobs_failed: int = 0
     jobs_run: int = 0
@@ -350,6 +351,8 @@ class Agent:
         try:
             self._posts.put_nowait(item)
         except queue.Full:
+            with self._lock:
+                self.live.posts_dropped += 1
             log.warning("the mqtt queue is full; dropping %s", item)
 
     def _job_signal(self) -> None:
@@ -849,6 +852,7 @@ class Agent:
                 "usage_flags": list(live.usage_flags),
                 "jobs": {"run": live.jobs_run, "failed": live.jobs_failed},
                 "degraded": dict(live.degraded),
+                "queue_dropped": live.posts_dropped,
             }
         return doc
 
