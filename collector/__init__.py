@@ -11,9 +11,9 @@ Design note (the choices and why):
   Alembic would bring autogeneration, branches and a config directory for what is today one version; a numbered
   tuple of functions, each run in its own transaction under an advisory lock (PostgreSQL) or an IMMEDIATE
   transaction (SQLite), does the job.
-- **HTTP: the standard library's ThreadingHTTPServer.** The API is read-only, four GET routes, JSON out; each
-  request is one or two indexed queries. A framework would add an ASGI server and dependencies without making
-  those queries faster; the OpenAPI document is generated from the same pydantic models that answer.
+- **HTTP: FastAPI on uvicorn** (:mod:`collector._api`). Once the API grew tokens, tenancy, actions, CSV, ETags,
+  CORS and gzip, a hand-written server meant re-implementing HTTP details (HEAD, OPTIONS, 405 with ``Allow``,
+  keep-alive, validation) badly; FastAPI takes the same pydantic models for the answers and the OpenAPI document.
 - **Ingest**: a shared subscription (``$share/{group}/{prefix}/+/#``) with a persistent MQTT 5 session and manual
   acknowledgements sent only after the batch was committed (at-least-once from the broker), made exactly-once in
   effect by the ``(device_id, seq)`` primary key of ``received``; payloads are validated with the shared contract
@@ -26,6 +26,8 @@ writer owns the database writes (:mod:`collector._service`); they talk through q
 
 from __future__ import annotations
 
+from ._access import ROLES, Principal, TokenAdmin
+from ._api import create_app
 from ._commands import build_command, push_plans, send_command
 from ._errors import (
     BrokerError,
@@ -36,7 +38,7 @@ from ._errors import (
     SettingsError,
     StoreError,
 )
-from ._http import ApiServer, openapi_document
+from ._http import ApiServer
 from ._ingest import Accepted, Rejected, decode
 from ._mqtt import BrokerSettings, parse_broker_url
 from ._plans import PlanProblem, parse_plans
@@ -49,6 +51,7 @@ __all__ = [
     "FILTERS",
     "FILTER_FLAGS",
     "MIGRATIONS",
+    "ROLES",
     "SCHEMA_VERSION",
     "Accepted",
     "ApiServer",
@@ -66,17 +69,19 @@ __all__ = [
     "PlanImportError",
     "PlanProblem",
     "PlanRow",
+    "Principal",
     "Rejected",
     "SettingsError",
     "Store",
     "StoreError",
     "Thresholds",
+    "TokenAdmin",
     "UsageSeries",
     "build_command",
     "card_flags",
+    "create_app",
     "database_url",
     "decode",
-    "openapi_document",
     "parse_broker_url",
     "parse_plans",
     "push_plans",

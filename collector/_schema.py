@@ -46,10 +46,11 @@ _ICCID = String(24)
 
 
 class Tables:
-    """The live tables, built once by :func:`_v2_tables`."""
+    """The live tables, built once by :func:`_v2_tables` (and version 4's API tables, :func:`_v4_new_tables`)."""
 
     def __init__(self, metadata: MetaData) -> None:
         built = _v2_tables(metadata)
+        built.update({table.name: table for table in _v4_new_tables(metadata)})
         self.migrations = built["schema_migrations"]
         self.devices = built["devices"]
         self.cards = built["cards"]
@@ -64,6 +65,9 @@ class Tables:
         self.command_results = built["command_results"]
         self.rejects = built["rejects"]
         self.counters = built["counters"]
+        self.api_tokens = built["api_tokens"]
+        self.audit_log = built["audit_log"]
+        self.card_actions = built["card_actions"]
 
 
 def _v1_tables(metadata: MetaData) -> dict[str, Table]:
@@ -306,6 +310,65 @@ def _upgrade_v2(connection: Connection) -> None:
         table.create(connection)
 
 
+# Version 4, the HTTP API's tenancy and actions: API tokens (only a hash of the secret is kept), the audit log (who
+# did what, when, and how it ended) and the actions asked for over HTTP (refresh-usage, diagnose, probe) with their
+# outcome. New tables only; nothing else changes.
+def _v4_new_tables(metadata: MetaData) -> list[Table]:
+    return [
+        Table(
+            "api_tokens",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the secret
+            Column("name", String(128), nullable=False),
+            Column("company", String(128)),  # the home company; every token has one
+            Column("role", String(16), nullable=False),  # viewer, operator, admin
+            Column("enterprise", Boolean, nullable=False),  # an enterprise admin may switch company (切换企业)
+            Column("created_at", DateTime, nullable=False),
+            Column("revoked_at", DateTime),
+        ),
+        Table(
+            "audit_log",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("ts", DateTime, nullable=False),
+            Column("token_id", _ID),
+            Column("actor", String(128), nullable=False),
+            Column("company", String(128)),
+            Column("action", String(32), nullable=False),
+            Column("iccid", _ICCID),
+            Column("detail", Text),
+            Column("result", String(32), nullable=False),
+            Index("ix_audit_log_company_ts", "company", "ts"),
+        ),
+        Table(
+            "card_actions",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("iccid", _ICCID, nullable=False),
+            Column("device_id", _DEVICE, nullable=False),
+            Column("company", String(128)),
+            Column("action", String(32), nullable=False),
+            Column("request_id", String(64), nullable=False, unique=True),
+            Column("token_id", _ID),
+            Column("state", String(16), nullable=False),  # pending, ok, failed, offline, timeout
+            Column("targets", Text),
+            Column("result_json", Text),
+            Column("error_code", String(32)),
+            Column("error_message", Text),
+            Column("requested_at", DateTime, nullable=False),
+            Column("finished_at", DateTime),
+            Index("ix_card_actions_iccid", "iccid"),
+        ),
+    ]
+
+
+def _upgrade_v4(connection: Connection) -> None:
+    metadata = MetaData()
+    for table in _v4_new_tables(metadata):
+        table.create(connection)
+
+
 def _create_v1(connection: Connection) -> None:
     metadata = MetaData()
     _v1_tables(metadata)
@@ -317,6 +380,8 @@ Migration = tuple[int, str, Callable[[Connection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "card records, bindings, alarms, usage, idempotency", _create_v1),
     (2, "absolute usage accounting: latest report per bucket, cycles, carrier figure, device category", _upgrade_v2),
+    # 3 is the ingest hardening's and goes here, before 4.
+    (4, "HTTP API: tokens, audit log, card actions", _upgrade_v4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -72,6 +72,7 @@ __all__ = [
     "FILTERS",
     "FILTER_FLAGS",
     "MIB",
+    "SORTS",
     "ApplyResult",
     "CardQuery",
     "PlanRow",
@@ -139,13 +140,37 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 
 
+#: ``sort=`` keys: the column, and what a NULL sorts as (so keyset pagination compares plain values).
+SORTS: dict[str, Any] = {
+    "iccid": None,
+    "expiry": date(9999, 12, 31),
+    "last_seen": datetime(1970, 1, 1),
+    "used_bytes": -1,
+    "company": "",
+    "device_name": "",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CardQuery:
+    """A page of cards. ``filter`` and ``filters`` are the quick filters (several: a card matching any of them, or
+    all with ``match="all"``); ``sort`` a key of :data:`SORTS`, ``-`` first for descending, the ICCID breaking
+    ties; ``after`` the last card of the previous page (its sort value and ICCID) for keyset pagination."""
+
     company: str | None = None
     filter: str | None = None
     search: str | None = None
     limit: int = 100
     offset: int = 0
+    filters: tuple[str, ...] = ()
+    match: str = "any"
+    sort: str = "iccid"
+    after: tuple[Any, str] | None = None
+    count: bool = True
+
+    def wanted(self) -> tuple[str, ...]:
+        names = [*self.filters, *([self.filter] if self.filter else [])]
+        return tuple(dict.fromkeys(_FILTER_ALIASES.get(name, name) for name in names))
 
 
 @dataclass(frozen=True, slots=True)
@@ -950,17 +975,14 @@ class Store:
             return c.expiry < today
         raise SettingsError(f"unknown filter {name!r}; one of {', '.join(FILTERS)}", code="bad_filter")
 
-    def list_cards(
-        self, query: CardQuery, *, today: date, thresholds: Thresholds = DEFAULT_THRESHOLDS
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """(how many match, the page of them in ICCID order) joined with their current device's status."""
-        t = self.tables
-        c = t.cards.c
+    def _where(self, query: CardQuery, today: date, thresholds: Thresholds) -> ColumnElement[bool]:
+        c = self.tables.cards.c
         conditions: list[ColumnElement[bool]] = []
         if query.company:
             conditions.append(c.company == query.company)
-        if query.filter:
-            conditions.append(self._filter(query.filter, today, thresholds))
+        wanted = [self._filter(name, today, thresholds) for name in query.wanted()]
+        if wanted:
+            conditions.append(and_(*wanted) if query.match == "all" else or_(*wanted))
         if query.search:
             pattern = "%" + query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             conditions.append(
@@ -971,20 +993,108 @@ class Store:
                     c.device_name.ilike(pattern, escape="\\"),
                 )
             )
-        where = and_(*conditions) if conditions else true()
+        return and_(*conditions) if conditions else true()
+
+    def _sort_key(self, sort: str) -> tuple[ColumnElement[Any], bool]:
+        descending = sort.startswith("-")
+        name = sort.lstrip("-")
+        if name not in SORTS:
+            raise SettingsError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}", code="bad_sort")
+        column = self.tables.cards.c[name]
+        default = SORTS[name]
+        return (column if default is None else func.coalesce(column, default)), descending
+
+    def list_cards(
+        self, query: CardQuery, *, today: date, thresholds: Thresholds = DEFAULT_THRESHOLDS
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(how many match, the page of them in ``sort`` order, ICCID breaking ties) joined with their current
+        device's status; the count is -1 when ``query.count`` is false."""
+        t = self.tables
+        c = t.cards.c
+        where = self._where(query, today, thresholds)
+        key, descending = self._sort_key(query.sort)
+        page_where = where
+        if query.after is not None:
+            value, iccid = query.after
+            if isinstance(SORTS[query.sort.lstrip("-")], date) and isinstance(value, str):
+                value = date.fromisoformat(value)
+            elif isinstance(SORTS[query.sort.lstrip("-")], datetime) and isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            if query.sort.lstrip("-") == "iccid":
+                beyond = c.iccid < iccid if descending else c.iccid > iccid
+            elif descending:
+                beyond = or_(key < value, and_(key == value, c.iccid < iccid))
+            else:
+                beyond = or_(key > value, and_(key == value, c.iccid > iccid))
+            page_where = and_(where, beyond)
+        order = [key.desc(), c.iccid.desc()] if descending else [key, c.iccid]
+        if query.sort.lstrip("-") == "iccid":
+            order = order[1:]
+        columns: list[Any] = [t.cards, t.devices.c.online, t.devices.c.status_ts]
+        columns.append(t.devices.c.iccid.label("device_iccid"))
+        if query.sort.lstrip("-") != "iccid":
+            columns.append(key.label("sort_value"))
         page = (
-            select(t.cards, t.devices.c.online, t.devices.c.status_ts, t.devices.c.iccid.label("device_iccid"))
+            select(*columns)
             .select_from(t.cards.outerjoin(t.devices, t.devices.c.device_id == c.device_id))
-            .where(where)
-            .order_by(c.iccid)
+            .where(page_where)
+            .order_by(*order)
             .limit(query.limit)
             .offset(query.offset)
         )
         count = select(func.count()).select_from(t.cards).where(where)
         with self._begin() as conn:
-            total = int(conn.execute(count).scalar_one())
+            total = int(conn.execute(count).scalar_one()) if query.count else -1
             rows = [dict(row._mapping) for row in conn.execute(page)]
         return total, rows
+
+    def card_counts(
+        self, query: CardQuery, *, today: date, thresholds: Thresholds = DEFAULT_THRESHOLDS
+    ) -> dict[str, int]:
+        """How many cards of the query's company and search match each quick filter (the app's badges), and
+        ``all``: one scan, whatever the query's own filters."""
+        c = self.tables.cards.c
+        base = self._where(CardQuery(company=query.company, search=query.search), today, thresholds)
+        columns: list[Any] = [func.count().label("all")]
+        for name in FILTERS:
+            columns.append(func.coalesce(func.sum(case((self._filter(name, today, thresholds), 1), else_=0)), 0)
+                           .label(name))  # fmt: skip
+        with self._begin() as conn:
+            row = conn.execute(select(*columns).select_from(self.tables.cards).where(base)).one()
+        del c
+        return {name: int(value) for name, value in row._mapping.items()}
+
+    def iter_cards(
+        self, query: CardQuery, *, today: date, thresholds: Thresholds = DEFAULT_THRESHOLDS, chunk: int = 1000
+    ) -> Iterator[dict[str, Any]]:
+        """Every card the query matches, in its sort order, read in keyset chunks (the CSV export)."""
+        after = query.after
+        while True:
+            _, rows = self.list_cards(
+                CardQuery(
+                    company=query.company,
+                    search=query.search,
+                    filters=query.wanted(),
+                    match=query.match,
+                    sort=query.sort,
+                    after=after,
+                    limit=chunk,
+                    count=False,
+                ),
+                today=today,
+                thresholds=thresholds,
+            )
+            yield from rows
+            if len(rows) < chunk:
+                return
+            after = (rows[-1].get("sort_value"), rows[-1]["iccid"])
+
+    def card_company(self, iccid: str) -> tuple[bool, str | None]:
+        """(the card exists, its company): the tenancy check before anything else is read."""
+        t = self.tables
+        with self._begin() as conn:
+            row = conn.execute(select(t.cards.c.company).where(t.cards.c.iccid == iccid)).first()
+        return (False, None) if row is None else (True, row[0])
 
     def _device_used_at(self, conn: Connection, record: dict[str, Any]) -> int | None:
         """The device meter's figure for the carrier's cycle up to the carrier's as-of day (its days summed), so

@@ -11,7 +11,10 @@ while it is for the cycle that contains ``today``: last cycle's report never fla
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
@@ -34,6 +37,7 @@ __all__ = [
     "card_detail",
     "card_flags",
     "card_summary",
+    "cards_csv",
     "render_card",
     "render_cards",
 ]
@@ -78,6 +82,9 @@ class CardList(_Out):
     limit: int
     offset: int
     cards: list[CardSummary]
+    next_cursor: str | None = Field(
+        default=None, description="keyset pagination: pass as cursor= for the next page; null on the last page"
+    )
 
 
 class DeviceInfo(_Out):
@@ -332,6 +339,42 @@ def _iso(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with ``Z``, as pydantic writes the models' datetimes."""
     stamped = aware(value)
     return stamped.isoformat().replace("+00:00", "Z") if stamped else None
+
+
+# ---------------------------------------------------------------- export
+
+CSV_COLUMNS = tuple(CardSummary.model_fields)
+
+
+def cards_csv(rows: Iterable[dict[str, Any]], today: date, thresholds: Thresholds) -> Iterator[str]:
+    """The card list as CSV for Excel: a UTF-8 byte order mark, a header of the list's field names, one line per
+    card (flags separated by spaces, dates ISO 8601, times RFC 3339 UTC)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    yield "\ufeff" + _drain(buffer)
+    for number, row in enumerate(rows, 1):
+        card = card_summary(row, today, thresholds).model_dump(mode="json")
+        card["flags"] = " ".join(card["flags"])
+        writer.writerow(["" if card[name] is None else _cell(card[name]) for name in CSV_COLUMNS])
+        if number % 500 == 0:
+            yield _drain(buffer)
+    if buffer.tell():
+        yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def _cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula is quoted with a leading apostrophe (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 # ---------------------------------------------------------------- terminal

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from agent.contract import DEFAULT_TOPIC_PREFIX
 
+from ._access import ROLES, TokenAdmin
 from ._commands import CLI_COMMANDS, build_command, push_plans, send_command
 from ._errors import (
     BrokerError,
@@ -39,8 +40,8 @@ from ._http import ApiServer
 from ._mqtt import BrokerSettings, parse_broker_url
 from ._plans import parse_plans
 from ._service import Collector
-from ._store import FILTERS, CardQuery, Store, Thresholds
-from ._views import CardList, UsageSeries, card_detail, card_summary, render_card, render_cards
+from ._store import FILTERS, SORTS, CardQuery, Store, Thresholds
+from ._views import CardList, UsageSeries, card_detail, card_summary, cards_csv, render_card, render_cards
 
 __all__ = ["build_parser", "main"]
 
@@ -59,7 +60,9 @@ examples:
   iotcard-collector plans import plans.csv
   iotcard-collector cards --filter low --company ACME
   iotcard-collector card 89860012345678901234
-  iotcard-collector serve --port 8080
+  iotcard-collector tokens create --company ACME --role operator --name app
+  iotcard-collector serve --port 8080 --broker mqtt://127.0.0.1:1883
+  iotcard-collector cards --filter low --filter expired --sort expiry --csv > cards.csv
   iotcard-collector send 861234567890123 probe ecloud.haiwell.com:443
 """
 
@@ -142,10 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     cards = sub.add_parser("cards", help="list cards: --company, --filter low|exhausted|expiring|expired, --search")
     _db_option(cards)
     cards.add_argument("--company", help="only this company's (enterprise's) cards")
-    cards.add_argument("--filter", choices=FILTERS, help="the app's quick filters")
+    cards.add_argument(
+        "--filter", choices=FILTERS, action="append", default=[], help="the app's quick filters (repeatable: any)"
+    )
+    cards.add_argument("--all-filters", action="store_true", help="with several --filter: cards matching every one")
     cards.add_argument("--search", help="part of an ICCID, IMEI, device id or device name")
+    sorts = [*SORTS, *(f"-{name}" for name in SORTS)]
+    cards.add_argument("--sort", choices=sorts, default="iccid", metavar="FIELD", help=", ".join(SORTS) + " (-: desc)")
     cards.add_argument("--limit", type=int, default=100)
     cards.add_argument("--offset", type=int, default=0)
+    cards.add_argument("--csv", action="store_true", help="every matching card as CSV for Excel (UTF-8 with BOM)")
     _threshold_options(cards)
     cards.set_defaults(handler=_cards)
 
@@ -155,12 +164,42 @@ def build_parser() -> argparse.ArgumentParser:
     _threshold_options(card)
     card.set_defaults(handler=_card)
 
-    serve = sub.add_parser("serve", help="the read-only HTTP JSON API (/cards, /cards/{iccid}, /openapi.json)")
+    serve = sub.add_parser("serve", help="the HTTP JSON API for the app, with tokens (FastAPI on uvicorn)")
     _db_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     serve.add_argument("--port", type=int, default=8080, help="(default %(default)s)")
+    serve.add_argument(
+        "--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow this web origin (repeatable)"
+    )
+    serve.add_argument(
+        "--no-actions", action="store_true", help="no card actions (refresh-usage, diagnose, probe) over HTTP"
+    )
     _threshold_options(serve)
+    _broker_options(serve)
     serve.set_defaults(handler=_serve)
+
+    tokens = sub.add_parser("tokens", help="API tokens: create, list, revoke")
+    token_sub = tokens.add_subparsers(dest="tokens_command", metavar="ACTION")
+    create = token_sub.add_parser("create", help="a new token for a company; the secret is shown once")
+    _db_option(create)
+    create.add_argument("--company", required=True, help="the company whose cards the token sees")
+    create.add_argument("--role", choices=ROLES, default="viewer", help="viewer (read), operator (+ actions), admin")
+    create.add_argument("--enterprise", action="store_true", help="an admin that may switch company (切换企业)")
+    create.add_argument("--name", default="", help="who or what uses it (shown in the audit log)")
+    create.set_defaults(handler=_tokens_create)
+    listing = token_sub.add_parser("list", help="every token (never the secrets)")
+    _db_option(listing)
+    listing.set_defaults(handler=_tokens_list)
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id")
+    _db_option(revoke)
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(handler=_tokens_revoke)
+
+    audit = sub.add_parser("audit", help="the audit log: who did what, when, and how it ended")
+    _db_option(audit)
+    audit.add_argument("--company")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.set_defaults(handler=_audit)
 
     send = sub.add_parser("send", help="send a command to a device and wait for its result")
     send.add_argument("device", help="the device id (topic level)")
@@ -243,9 +282,21 @@ def _cards(args: argparse.Namespace, out: _Out) -> int:
     if not 1 <= args.limit <= 100_000 or args.offset < 0:
         raise SettingsError("--limit must be 1-100000 and --offset at least 0", code="bad_option")
     thresholds = _thresholds(args)
+    query = CardQuery(
+        company=args.company,
+        search=args.search,
+        limit=args.limit,
+        offset=args.offset,
+        filters=tuple(args.filter),
+        match="all" if args.all_filters else "any",
+        sort=args.sort,
+    )
     with _store(args) as store:
         today = store.today()
-        query = CardQuery(args.company, args.filter, args.search, args.limit, args.offset)
+        if args.csv:
+            for chunk in cards_csv(store.iter_cards(query, today=today, thresholds=thresholds), today, thresholds):
+                out.out.write(chunk)
+            return EXIT_OK
         total, rows = store.list_cards(query, today=today, thresholds=thresholds)
     listing = CardList(
         total=total,
@@ -289,9 +340,23 @@ def _card(args: argparse.Namespace, out: _Out) -> int:
 
 
 def _serve(args: argparse.Namespace, out: _Out) -> int:
+    commander = None
+    if not args.no_actions:
+        broker = _broker(args)
+
+        def commander(device_id: str, command: Any, wait: float) -> Any:
+            return send_command(broker, device_id, command, prefix=args.prefix, timeout=wait)
+
     with _store(args) as store:
         try:
-            server = ApiServer(store, args.host, args.port, thresholds=_thresholds(args))
+            server = ApiServer(
+                store,
+                args.host,
+                args.port,
+                thresholds=_thresholds(args),
+                commander=commander,
+                cors_origins=tuple(args.cors_origin),
+            )
         except OSError as exc:
             raise SettingsError(
                 f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", code="listen_failed"
@@ -302,13 +367,62 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
         else:
             out.text(f"serving the card API on {address} (OpenAPI: {address}/openapi.json); Ctrl-C stops")
         out.out.flush()
-        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.httpd.shutdown).start())
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.httpd.server_close()
+        server.serve_forever()  # uvicorn: SIGINT and SIGTERM stop it gracefully
+    return EXIT_OK
+
+
+def _tokens_create(args: argparse.Namespace, out: _Out) -> int:
+    with _store(args) as store:
+        token_id, secret = TokenAdmin(store).create(
+            name=args.name or f"{args.company} {args.role}",
+            company=args.company,
+            role=args.role,
+            enterprise=args.enterprise,
+        )
+    if out.json:
+        out.doc({"id": token_id, "token": secret, "company": args.company, "role": args.role,
+                 "enterprise": args.enterprise})  # fmt: skip
+    else:
+        out.text(f"token {token_id} for {args.company} ({args.role}{', enterprise' if args.enterprise else ''}):")
+        out.text(secret)
+        out.err.write("  → shown only now: the collector keeps a hash of it\n")
+    return EXIT_OK
+
+
+def _tokens_list(args: argparse.Namespace, out: _Out) -> int:
+    with _store(args) as store:
+        tokens = TokenAdmin(store).tokens()
+    if out.json:
+        out.doc({"tokens": tokens})
+        return EXIT_OK
+    for t in tokens:
+        state = f"revoked {t['revoked_at']:%Y-%m-%d}" if t["revoked_at"] else "active"
+        scope = "enterprise admin" if t["enterprise"] else t["role"]
+        out.text(f"{t['id']:>4}  {t['company']:<16} {scope:<16} {state:<18} {t['name']}")
+    return EXIT_OK
+
+
+def _tokens_revoke(args: argparse.Namespace, out: _Out) -> int:
+    with _store(args) as store:
+        done = TokenAdmin(store).revoke(args.id)
+    if not done:
+        raise NotFound(f"no active token {args.id}", hint="see iotcard-collector tokens list")
+    if out.json:
+        out.doc({"revoked": args.id})
+    else:
+        out.text(f"token {args.id} revoked")
+    return EXIT_OK
+
+
+def _audit(args: argparse.Namespace, out: _Out) -> int:
+    with _store(args) as store:
+        entries = TokenAdmin(store).audit_log(args.company, args.limit)
+    if out.json:
+        out.doc({"audit": entries})
+        return EXIT_OK
+    for e in entries:
+        out.text(f"{e['ts']:%Y-%m-%d %H:%M:%S}Z {e['actor']:<24} {e['company'] or '-':<12} {e['action']:<14} "
+                 f"{e['iccid'] or '-':<22} {e['result']}")  # fmt: skip
     return EXIT_OK
 
 
