@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "deb", help="staging trees")
     parser.add_argument("--wheels", type=Path, help="wheel cache, one folder per arch (default: CACHE/wheels)")
+    parser.add_argument("--no-footprint", action="store_true", help="do not unpack and measure each package")
     args = parser.parse_args(argv)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     version = args.version or project["version"]
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise BuildError(f"{tool} is missing: apt-get install {'file' if tool == 'file' else 'dpkg'}")
         for name in args.arch or sorted(ARCHES):
             deb = build(ARCHES[name], version, project, args.out, args.cache, args.wheels or args.cache / "wheels")
-            print(f"{deb}: {deb.stat().st_size / 1e6:.1f} MB, {footprint(deb, args.cache)}")
+            measured = "" if args.no_footprint else f", {footprint(deb, args.cache)}"
+            print(f"{deb}: {deb.stat().st_size / 1e6:.1f} MB{measured}")
     except BuildError as exc:
         print(f"build_deb: {exc}", file=sys.stderr)
         return 1
