@@ -20,7 +20,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "packaging" / "build_deb.py"
-VERSION = "0.1.0"
 PACKAGE = "iotcard-agent"
 FILE_SAYS = {"amd64": "x86-64", "arm64": "ARM aarch64", "armhf": "ARM, EABI5"}
 
