@@ -46,11 +46,12 @@ _ICCID = String(24)
 
 
 class Tables:
-    """The live tables, built once by :func:`_v2_tables` (and version 4's API tables, :func:`_v4_new_tables`)."""
+    """The live tables, built once by :func:`_v3_tables` (and version 4's API tables, :func:`_v4_new_tables`)."""
 
     def __init__(self, metadata: MetaData) -> None:
-        built = _v2_tables(metadata)
+        built = _v3_tables(metadata)
         built.update({table.name: table for table in _v4_new_tables(metadata)})
+        built.update({table.name: table for table in _v5_new_tables(metadata)})
         self.migrations = built["schema_migrations"]
         self.devices = built["devices"]
         self.cards = built["cards"]
@@ -68,6 +69,10 @@ class Tables:
         self.api_tokens = built["api_tokens"]
         self.audit_log = built["audit_log"]
         self.card_actions = built["card_actions"]
+        self.webhooks = built["webhooks"]
+        self.alert_state = built["alert_state"]
+        self.alert_outbox = built["alert_outbox"]
+        self.alert_cursor = built["alert_cursor"]
 
 
 def _v1_tables(metadata: MetaData) -> dict[str, Table]:
@@ -310,6 +315,40 @@ def _upgrade_v2(connection: Connection) -> None:
         table.create(connection)
 
 
+# Version 3, ingest hardening: a message the writer cannot store is dead-lettered in ``rejects`` (``kind``
+# ``dead_letter``, with its payload) instead of stopping ingest; what a device claims as its company is kept beside
+# the card's company (which only the collector's own records set once the card has one).
+_V3_COLUMNS: dict[str, tuple[Column[Any], ...]] = {
+    "rejects": (
+        Column("kind", String(16)),  # invalid (the contract refused it) or dead_letter (the writer could not store it)
+        Column("payload", Text),  # the message as received (up to 16 KiB, undecodable bytes replaced)
+    ),
+    "cards": (Column("claimed_company", String(128)),),
+}
+
+
+def _v3_tables(metadata: MetaData) -> dict[str, Table]:
+    tables = _v2_tables(metadata)
+    for name, columns in _V3_COLUMNS.items():
+        for column in columns:
+            tables[name].append_column(column._copy())
+    return tables
+
+
+def _add_columns(connection: Connection, columns: dict[str, tuple[Column[Any], ...]]) -> None:
+    preparer = connection.dialect.identifier_preparer
+    for name, added in columns.items():
+        for column in added:
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(
+                text(f"ALTER TABLE {preparer.quote(name)} ADD COLUMN {preparer.quote(column.name)} {kind}")
+            )
+
+
+def _upgrade_v3(connection: Connection) -> None:
+    _add_columns(connection, _V3_COLUMNS)
+
+
 # Version 4, the HTTP API's tenancy and actions: API tokens (only a hash of the secret is kept), the audit log (who
 # did what, when, and how it ended) and the actions asked for over HTTP (refresh-usage, diagnose, probe) with their
 # outcome. New tables only; nothing else changes.
@@ -369,6 +408,61 @@ def _upgrade_v4(connection: Connection) -> None:
         table.create(connection)
 
 
+# Version 5, alerts (collector/_alerts.py): the webhooks, which conditions hold for which card (so each fires and
+# clears once), the messages to deliver with their attempts (delivered, pending, or dead: the dead-letter record),
+# and how far the binding alarms were read.
+def _v5_new_tables(metadata: MetaData) -> list[Table]:
+    return [
+        Table(
+            "webhooks",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("url", String(1000), nullable=False),
+            Column("secret", String(256), nullable=False),  # the HMAC key: it must be kept to sign
+            Column("company", String(128)),  # None: every company's cards
+            Column("kinds", String(512), nullable=False),
+            Column("created_at", DateTime, nullable=False),
+            Column("removed_at", DateTime),
+        ),
+        Table(
+            "alert_state",
+            metadata,
+            Column("iccid", _ICCID, primary_key=True),
+            Column("kind", String(32), primary_key=True),
+            Column("since", DateTime, nullable=False),
+            Column("company", String(128)),
+        ),
+        Table(
+            "alert_outbox",
+            metadata,
+            Column("id", _ID, primary_key=True, autoincrement=True),
+            Column("webhook_id", _ID, nullable=False),
+            Column("idempotency_key", String(64), nullable=False, unique=True),
+            Column("body", Text, nullable=False),
+            Column("state", String(16), nullable=False),  # pending, delivered, dead
+            Column("attempts", Integer, nullable=False),
+            Column("next_attempt_at", DateTime, nullable=False),
+            Column("created_at", DateTime, nullable=False),
+            Column("delivered_at", DateTime),
+            Column("last_status", Integer),
+            Column("last_error", Text),
+            Index("ix_alert_outbox_due", "state", "next_attempt_at"),
+        ),
+        Table(
+            "alert_cursor",
+            metadata,
+            Column("name", String(64), primary_key=True),
+            Column("value", BigInteger, nullable=False),
+        ),
+    ]
+
+
+def _upgrade_v5(connection: Connection) -> None:
+    metadata = MetaData()
+    for table in _v5_new_tables(metadata):
+        table.create(connection)
+
+
 def _create_v1(connection: Connection) -> None:
     metadata = MetaData()
     _v1_tables(metadata)
@@ -380,8 +474,9 @@ Migration = tuple[int, str, Callable[[Connection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "card records, bindings, alarms, usage, idempotency", _create_v1),
     (2, "absolute usage accounting: latest report per bucket, cycles, carrier figure, device category", _upgrade_v2),
-    # 3 is the ingest hardening's and goes here, before 4.
+    (3, "ingest hardening: dead letters with their payload, the company a device claims", _upgrade_v3),
     (4, "HTTP API: tokens, audit log, card actions", _upgrade_v4),
+    (5, "alerts: webhooks, conditions, delivery outbox", _upgrade_v5),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

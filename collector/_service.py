@@ -3,6 +3,12 @@
 Two threads, each the only owner of its resource: the MQTT worker (:class:`~collector._mqtt.MqttWorker`) owns the
 paho client, and the writer thread here owns the database writes. Deliveries go from the first to the second on a
 queue; acknowledgements go back on the worker's request queue once the batch is committed.
+
+No message can stop ingest for the fleet: when a batch fails to write for any reason but an unreachable database,
+the batch is halved until the message that fails is found; that one is dead-lettered (kept in ``rejects`` with its
+payload and the error, counted in ``stats``) and acknowledged, and the rest is written. An unreachable database
+stops the writer with a :class:`~collector._errors.StoreError`, and so does anything unexpected: ``run`` then exits
+non-zero, so systemd's ``Restart=on-failure`` restarts it.
 """
 
 from __future__ import annotations
@@ -15,10 +21,10 @@ from dataclasses import dataclass
 
 from agent.contract import DEFAULT_TOPIC_PREFIX
 
-from ._errors import CollectorError
+from ._errors import CollectorError, StoreError
 from ._ingest import Accepted, Rejected, decode
 from ._mqtt import BrokerSettings, Delivery, MqttWorker
-from ._store import Store
+from ._store import ApplyResult, Store
 
 __all__ = ["Collector", "CollectorStats", "share_topic"]
 
@@ -40,6 +46,7 @@ class CollectorStats:
     invalid: int = 0
     batches: int = 0
     alarms: int = 0
+    dead_lettered: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -137,28 +144,56 @@ class Collector:
                 continue
             try:
                 self._write(batch)
-            except CollectorError as exc:
+            except StoreError as exc:
                 log.error("collector stopped: %s", exc.message)
                 self.failure = exc
                 return
+            except Exception as exc:  # a bug of ours: stop loudly (exit non-zero) rather than ingest half
+                log.exception("the writer failed")
+                self.failure = CollectorError(
+                    f"the writer failed: {type(exc).__name__}", code="writer_failed", hint="see the log; restart"
+                )
+                return
 
     def _write(self, batch: list[Delivery]) -> None:
-        accepted: list[Accepted] = []
-        rejected: list[Rejected] = []
-        for delivery in batch:
-            decoded = decode(delivery.topic, delivery.payload, self.prefix)
-            if isinstance(decoded, Accepted):
-                accepted.append(decoded)
-            elif isinstance(decoded, Rejected):
-                rejected.append(decoded)
-                log.warning(
-                    "invalid message from device %s on %s: %s", decoded.device_id, decoded.topic, decoded.reason
-                )
-        result = self.store.apply(accepted, rejected)
+        decoded = [(delivery, decode(delivery.topic, delivery.payload, self.prefix)) for delivery in batch]
+        for _, item in decoded:
+            if isinstance(item, Rejected):
+                log.warning("invalid message from device %s on %s: %s", item.device_id, item.topic, item.reason)
+        result = self._apply(decoded)
         self.buffered = 0
         self.worker.ack(tuple((d.connection, d.mid) for d in batch if d.qos > 0))
+        self._count(len(batch), result)
+
+    def _apply(self, decoded: list[tuple[Delivery, Accepted | Rejected | None]]) -> ApplyResult:
+        """Write ``decoded`` in one transaction; if that fails (not for want of a database), find the message that
+        fails by halving, dead-letter it and write the rest."""
+        accepted = [item for _, item in decoded if isinstance(item, Accepted)]
+        rejected = [item for _, item in decoded if isinstance(item, Rejected)]
+        try:
+            return self.store.apply(accepted, rejected)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if len(decoded) == 1:
+                delivery, item = decoded[0]
+                reason = f"the writer could not store it: {type(exc).__name__}: {str(exc)[:300]}"
+                device_id = item.message.device_id if isinstance(item, Accepted) else None
+                log.error("dead-lettered a message from %s on %s: %s", device_id, delivery.topic, reason)
+                self.store.dead_letter([(device_id, delivery.topic, delivery.payload, reason)])
+                self.stats.dead_lettered += 1
+                return ApplyResult()
+        half = len(decoded) // 2
+        first, second = self._apply(decoded[:half]), self._apply(decoded[half:])
+        first.accepted += second.accepted
+        first.duplicates += second.duplicates
+        first.rejected += second.rejected
+        first.alarms += second.alarms
+        return first
+
+    def _count(self, received: int, result: ApplyResult) -> None:
         stats = self.stats
-        stats.received += len(batch)
+        stats.received += received
         stats.accepted += result.accepted
         stats.duplicates += result.duplicates
         stats.invalid += result.rejected

@@ -60,6 +60,7 @@ from agent.contract import (
     IdentityMessage,
     StatusMessage,
     TelemetryMessage,
+    UsageReport,
     expiring_end_ranges,
 )
 
@@ -210,8 +211,12 @@ class Store:
         writer: bool = False,
         pool_size: int = 8,
         clock: Callable[[], datetime] | None = None,
+        max_rate_mbps: float = 2000.0,
     ) -> None:
         self.url = database_url(url)
+        # No cellular interface moves more than this (5G NR peaks near 2 Gbit/s down): a usage figure that would
+        # need more is a device lying or broken, and is refused with an alarm instead of flagging the card.
+        self.max_bytes_per_hour = int(max_rate_mbps * 1e6 / 8 * 3600)
         self.zone = ZoneInfo(timezone)
         # The instant "now" (timezone-aware): today's date, the first day of this month and received_at follow it.
         # Tests hand in a fixed instant; nothing else in the store reads the wall clock.
@@ -317,8 +322,8 @@ class Store:
             self._touch(conn, fresh)
             self._bindings(conn, fresh, result)
             self._status(conn, fresh)
-            self._identity(conn, fresh)
-            self._telemetry(conn, fresh)
+            self._identity(conn, fresh, result)
+            self._telemetry(conn, fresh, result)
             self._reports(conn, fresh)
             self._inserts(conn, fresh)
         if rejected:
@@ -330,6 +335,7 @@ class Store:
                         "topic": r.topic[:256],
                         "reason": r.reason,
                         "received_at": _naive(self.clock()),
+                        "kind": "invalid",
                     }
                     for r in rejected
                 ],
@@ -563,7 +569,7 @@ class Store:
             ],
         )
 
-    def _identity(self, conn: Connection, fresh: list[Accepted]) -> None:
+    def _identity(self, conn: Connection, fresh: list[Accepted], result: ApplyResult) -> None:
         t = self.tables
         latest: dict[str, IdentityMessage] = {}
         for item in fresh:
@@ -608,13 +614,39 @@ class Store:
         if not by_card:
             return
         c = t.cards.c
+        # The card's company is the collector's record (plans import, an admin); a device's claim only fills in a
+        # card that has none yet. A claim that differs from the record is kept beside it and raises an alarm.
+        known = {
+            row.iccid: (row.company, row.claimed_company)
+            for row in conn.execute(select(c.iccid, c.company, c.claimed_company).where(c.iccid.in_(sorted(by_card))))
+        }
+        claims = []
+        for iccid, m in sorted(by_card.items()):
+            company, claimed = known.get(iccid, (None, None))
+            claim = m.device.company
+            if claim is not None and company is not None and claim != company and claim != claimed:
+                claims.append(
+                    {
+                        "kind": "company_claimed",
+                        "iccid": iccid,
+                        "device_id": m.device_id,
+                        "previous_device_id": None,
+                        "previous": company[:128],
+                        "current": claim[:128],
+                        "ts": _naive(m.ts),
+                    }
+                )
+        if claims:
+            conn.execute(self._insert(t.alarms), claims)
+            result.alarms.extend(claims)
         conn.execute(
             update(t.cards)
             .where(c.iccid == bindparam("b_iccid"), or_(c.identity_ts.is_(None), c.identity_ts <= bindparam("b_ts")))
             .values(
                 imsi=func.coalesce(bindparam("b_imsi"), c.imsi),
                 carrier=func.coalesce(bindparam("b_carrier"), c.carrier),
-                company=func.coalesce(bindparam("b_company"), c.company),
+                company=func.coalesce(c.company, bindparam("b_company")),
+                claimed_company=bindparam("b_company"),
                 sim_state=bindparam("b_state"),
                 device_name=bindparam("b_name"),
                 device_pn=bindparam("b_pn"),
@@ -637,7 +669,7 @@ class Store:
             ],
         )
 
-    def _telemetry(self, conn: Connection, fresh: list[Accepted]) -> None:
+    def _telemetry(self, conn: Connection, fresh: list[Accepted], result: ApplyResult) -> None:
         """Radio facts, the device's plan and its usage. Usage figures are absolute per bucket: each bucket keeps
         the figure of the latest report (by the device's ``ts``), so replays, duplicates, out-of-order delivery and
         flow checks leave the same numbers (docs/telemetry.md, "Usage accounting")."""
@@ -648,6 +680,8 @@ class Store:
         months: dict[tuple[str, str], tuple[datetime, int, int]] = {}
         cycles: dict[tuple[str, date], tuple[datetime, date | None, int, int]] = {}
 
+        alarms: list[dict[str, Any]] = []
+
         def keep(table: dict[Any, Any], key: Any, value: tuple[Any, ...]) -> None:
             if key not in table or table[key][0] <= value[0]:
                 table[key] = value
@@ -656,8 +690,24 @@ class Store:
             msg = item.message
             if not isinstance(msg, TelemetryMessage) or not msg.iccid:
                 continue
-            latest[msg.iccid] = msg
+            iccid = msg.iccid
             usage = msg.usage
+            implausible = self._implausible(usage) if usage is not None else None
+            if implausible is not None:
+                alarms.append(
+                    {
+                        "kind": "implausible_usage",
+                        "iccid": msg.iccid,
+                        "device_id": msg.device_id,
+                        "previous_device_id": None,
+                        "previous": None,
+                        "current": implausible[:128],
+                        "ts": _naive(msg.ts),
+                    }
+                )
+                msg = msg.model_copy(update={"usage": None})  # the radio facts stand; the figures do not
+                usage = None
+            latest[iccid] = msg
             if usage is None:
                 continue
             ts = _naive(msg.ts)
@@ -675,6 +725,9 @@ class Store:
                     (msg.iccid, usage.cycle_start),
                     (ts, usage.cycle_end, usage.cycle_rx_bytes, usage.cycle_tx_bytes),
                 )
+        if alarms:
+            conn.execute(self._insert(t.alarms), alarms)
+            result.alarms.extend(alarms)
         if not latest:
             return
         self._card_telemetry(conn, latest)
@@ -692,6 +745,52 @@ class Store:
             "cycle_start",
             _fields(cycles, "cycle_end", "rx_bytes", "tx_bytes"),
         )
+
+    def _implausible(self, usage: UsageReport) -> str | None:
+        """Why ``usage`` cannot be true of one cellular interface, or None."""
+        hour = self.max_bytes_per_hour
+        for bucket in usage.hourly:
+            if bucket.rx_bytes + bucket.tx_bytes > hour:
+                return f"{bucket.rx_bytes + bucket.tx_bytes} bytes in the hour from {bucket.hour:%Y-%m-%dT%H:%MZ}"
+        for day in usage.days:
+            if day.rx_bytes + day.tx_bytes > 24 * hour:
+                return f"{day.rx_bytes + day.tx_bytes} bytes on {day.day}"
+        for month in usage.months:
+            if month.rx_bytes + month.tx_bytes > 31 * 24 * hour:
+                return f"{month.rx_bytes + month.tx_bytes} bytes in {month.month}"
+        if usage.cycle_start is not None and usage.cycle_end is not None:
+            days = (usage.cycle_end - usage.cycle_start).days + 1
+            if days > 0 and usage.cycle_total_bytes > days * 24 * hour:
+                return f"{usage.cycle_total_bytes} bytes in the cycle from {usage.cycle_start}"
+        return None
+
+    def dead_letter(self, letters: Sequence[tuple[str | None, str, bytes, str]]) -> None:
+        """Keep messages the writer could not store (device id, topic, payload, why), so ingest goes on."""
+        if not letters:
+            return
+        now = _naive(self.clock())
+        with self._begin() as conn:
+            conn.execute(
+                self._insert(self.tables.rejects),
+                [
+                    {
+                        "device_id": (device_id or "")[:128] or None,
+                        "topic": topic[:256],
+                        "reason": reason[:2000],
+                        "received_at": now,
+                        "kind": "dead_letter",
+                        "payload": payload[:16384].decode("utf-8", errors="replace"),
+                    }
+                    for device_id, topic, payload, reason in letters
+                ],
+            )
+            ins = self._insert(self.tables.counters)
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=["name"], set_={"value": self.tables.counters.c.value + ins.excluded.value}
+                ),
+                [{"name": "dead_lettered", "value": len(letters)}],
+            )
 
     def _latest_wins(
         self, conn: Connection, table: Any, key: str, rows: dict[tuple[str, Any], tuple[datetime, dict[str, Any]]]

@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any, TextIO
 from agent.contract import DEFAULT_TOPIC_PREFIX
 
 from ._access import ROLES, TokenAdmin
+from ._alerts import ALERT_KINDS, AlertEngine
 from ._commands import CLI_COMMANDS, build_command, push_plans, send_command
 from ._errors import (
     BrokerError,
@@ -140,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--group", default="iotcard-collector", help="shared subscription group (default %(default)s)")
     run.add_argument("--client-id", help="stable per instance, so the broker keeps its session (default: host+group)")
     run.add_argument("--batch-size", type=int, default=500, help="messages per transaction (default %(default)s)")
+    run.add_argument(
+        "--alerts-every", type=float, default=60.0, help="seconds between alert evaluations (0: no alerts)"
+    )
+    run.add_argument(
+        "--offline-minutes", type=int, default=30, help="a device unseen this long is offline (default 30)"
+    )
+    _threshold_options(run)
     run.set_defaults(handler=_run)
 
     cards = sub.add_parser("cards", help="list cards: --company, --filter low|exhausted|expiring|expired, --search")
@@ -223,6 +232,21 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for results (default 15)")
     push.set_defaults(handler=_plans_push)
 
+    hooks = sub.add_parser("webhooks", help="alert webhooks: add, list (alerts are sent by 'run')")
+    hook_sub = hooks.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
+    adding = hook_sub.add_parser("add", help="a webhook receiving signed alerts (HMAC-SHA256 of the body)")
+    adding.add_argument("url", help="http:// or https:// URL that takes a POST")
+    adding.add_argument("--secret-file", type=Path, required=True, help="file holding the signing secret")
+    adding.add_argument("--company", help="only this company's cards (default: every company)")
+    adding.add_argument(
+        "--kind", action="append", default=[], help=f"repeatable; default all: {', '.join(ALERT_KINDS)}"
+    )
+    _db_option(adding)
+    adding.set_defaults(handler=_webhook_add)
+    listing_hooks = hook_sub.add_parser("list", help="the webhooks (never their secrets) and their deliveries")
+    _db_option(listing_hooks)
+    listing_hooks.set_defaults(handler=_webhook_list)
+
     stats = sub.add_parser("stats", help="messages accepted, duplicates, invalid; the last invalid ones")
     _db_option(stats)
     stats.set_defaults(handler=_stats)
@@ -234,6 +258,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------- handlers
+
+
+def _webhook_add(args: argparse.Namespace, out: _Out) -> int:
+    try:
+        secret = args.secret_file.read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read a secret from {args.secret_file}: {exc}", code="bad_secret") from None
+    with _store(args, writer=True) as store:
+        hook = AlertEngine(store).add_webhook(args.url, secret, company=args.company, kinds=args.kind)
+    if out.json:
+        out.doc({"id": hook, "url": args.url, "company": args.company, "kinds": args.kind or list(ALERT_KINDS)})
+    else:
+        out.text(f"webhook {hook}: {args.url} ({args.company or 'every company'})")
+    return EXIT_OK
+
+
+def _webhook_list(args: argparse.Namespace, out: _Out) -> int:
+    with _store(args) as store:
+        engine = AlertEngine(store)
+        hooks = engine.webhooks()
+        states: dict[int, dict[str, int]] = {}
+        for row in engine.outbox():
+            counts = states.setdefault(row["webhook_id"], {})
+            counts[row["state"]] = counts.get(row["state"], 0) + 1
+    docs = [
+        {"id": h.id, "url": h.url, "company": h.company, "kinds": list(h.kinds), "deliveries": states.get(h.id, {})}
+        for h in hooks
+    ]
+    if out.json:
+        out.doc({"webhooks": docs})
+    else:
+        out.text("\n".join(f"{d['id']}  {d['url']}  {d['company'] or '*'}  {d['deliveries']}" for d in docs) or "none")
+    return EXIT_OK
 
 
 def _store(args: argparse.Namespace, *, writer: bool = False) -> Store:
@@ -262,8 +319,20 @@ def _run(args: argparse.Namespace, out: _Out) -> int:
             signal.signal(signum, lambda *_: stop.set())
         collector.start()
         log.warning("collecting from %s:%d into %s as %s", broker.host, broker.port, store.backend, client_id)
-        while not stop.wait(10.0) and collector.running:
-            log.info("so far: %s", collector.stats.as_dict())
+        alerts = AlertEngine(store, thresholds=_thresholds(args), offline_minutes=args.offline_minutes)
+        every = args.alerts_every if args.alerts_every > 0 else None
+        next_alerts = time.monotonic() + (every or 0)
+        while not stop.wait(min(10.0, every or 10.0)) and collector.running:
+            log.info("so far: %s (QoS 0 dropped: %d)", collector.stats.as_dict(), collector.worker.dropped)
+            if every is not None and time.monotonic() >= next_alerts:
+                next_alerts = time.monotonic() + every
+                try:
+                    queued = alerts.evaluate()
+                    sent = alerts.deliver()
+                    if queued or any(sent.values()):
+                        log.info("alerts: %d queued, %s", queued, sent)
+                except StoreError as exc:
+                    log.warning("alerts skipped: %s", exc.message)
         collector.stop()
         stats = collector.stats.as_dict()
     if out.json:

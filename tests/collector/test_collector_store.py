@@ -126,17 +126,22 @@ def test_a_card_swap_raises_the_binding_alarms(db_url: str) -> None:
             assert conn.execute(text("SELECT COUNT(*) FROM alarms")).scalar() == 0
         result = store.apply(accepted(fleet.swap(a, b, NOW)))
         kinds = sorted((alarm["kind"], alarm["iccid"], alarm["device_id"]) for alarm in result.alarms)
+        # a and b belong to different companies: each device now claims the other company's card, which is recorded
+        # beside the binding alarms and changes neither card's company.
         assert kinds == sorted(
             [
                 ("card_moved", card_a, b.device_id),
                 ("card_moved", card_b, a.device_id),
                 ("card_swapped", card_a, b.device_id),
                 ("card_swapped", card_b, a.device_id),
+                ("company_claimed", card_a, b.device_id),
+                ("company_claimed", card_b, a.device_id),
             ]
         )
         record = store.card(card_a)
         assert record is not None
         assert (record["device_id"], record["imei"]) == (b.device_id, b.imei)
+        assert (record["company"], record["claimed_company"]) == (a.company, b.company)
         assert [(x["device_id"], x["until"] is None) for x in record["bindings"]] == [
             (b.device_id, True),
             (a.device_id, False),
