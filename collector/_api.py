@@ -30,6 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import Response, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -327,6 +328,27 @@ def create_app(
         redoc_url=None,
         responses=_responses(401, 503),
     )
+    known: dict[int, frozenset[str]] = {}
+
+    def single_values(request: Request) -> None:
+        """A parameter the route does not know (a typo such as filters=) or given twice (filter= aside) is refused
+        rather than silently ignored or one of its values kept."""
+        route = request.scope.get("route")
+        if not isinstance(route, APIRoute):
+            return
+        names = known.get(id(route))
+        if names is None:
+            names = frozenset(_query_names(route.dependant))
+            known[id(route)] = names
+        seen: set[str] = set()
+        for name, _ in request.query_params.multi_items():
+            if name not in names:
+                raise ApiProblem(400, "bad_request", f"unknown parameter {name!r}", "see /openapi.json")
+            if name in seen and name != "filter":
+                raise ApiProblem(400, "bad_request", f"{name} is given more than once", f"give {name} once")
+            seen.add(name)
+
+    app.router.dependencies.append(Depends(single_values))
     bearer = HTTPBearer(auto_error=False, description="a token from `iotcard-collector tokens create`")
 
     def principal(
@@ -557,7 +579,9 @@ def create_app(
     # ------------------------------------------------------------ actions
 
     def act(iccid: str, scoped: tuple[Principal, str | None], name: str, build: Callable[[str], Any],
-            targets: list[str] | None, wait: float) -> Response:  # fmt: skip
+            targets: list[str] | None, wait: float, check: Callable[[], None] | None = None) -> Response:  # fmt: skip
+        """Role, then company (404), then the card's device, then the request itself: in that order, so nothing
+        about another company's card shows."""
         who, scope = scoped
         iccid = iccid.upper()
         if not who.may_act():
@@ -575,6 +599,12 @@ def create_app(
             access.audit(who, name, "no_device", company=company, iccid=iccid)
             raise ApiProblem(409, "no_device", f"card {iccid} is not in a device that reports it now",
                              "the action goes to the card's device: wait until a device reports the card")  # fmt: skip
+        if check is not None:
+            try:
+                check()
+            except ApiProblem as problem:
+                access.audit(who, name, problem.code, company=company, iccid=iccid, detail={"targets": targets})
+                raise
         if commander is None:
             access.audit(who, name, "unavailable", company=company, iccid=iccid)
             raise ApiProblem(503, "actions_unavailable", "this collector sends no commands to devices",
@@ -631,18 +661,21 @@ def create_app(
     @app.post("/cards/{iccid}/probe", response_model=ActionOut, responses=action_responses,
               summary="定向查询: the device probes concrete hosts of the card's directed whitelist")  # fmt: skip
     def probe(iccid: Iccid, scoped: Scoped, body: ProbeRequest, wait: Wait = action_wait) -> Response:
-        for target in body.targets:
-            problem = wildcard_problem(target)
-            if problem is not None:
-                raise problem
-        try:
-            ProbeCommand(request_id="check", targets=body.targets, timeout_s=body.timeout_s)
-        except ValidationError as exc:
-            detail = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-            raise ApiProblem(400, "bad_target", detail, "give host or host:port, e.g. ecloud.haiwell.com:443") from None
+        def check() -> None:
+            for target in body.targets:
+                problem = wildcard_problem(target)
+                if problem is not None:
+                    raise problem
+            try:
+                ProbeCommand(request_id="check", targets=body.targets, timeout_s=body.timeout_s)
+            except ValidationError as exc:
+                detail = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+                hint = "give host or host:port, e.g. ecloud.haiwell.com:443"
+                raise ApiProblem(400, "bad_target", detail, hint) from None
+
         return act(iccid, scoped, "probe",
                    lambda rid: ProbeCommand(request_id=rid, targets=body.targets, timeout_s=body.timeout_s),
-                   body.targets, wait)  # fmt: skip
+                   body.targets, wait, check)  # fmt: skip
 
     @app.get("/cards/{iccid}/actions/{action_id}", response_model=ActionOut, responses=_responses(400, 403, 404),
              summary="An action and its result, once the device answered")  # fmt: skip
@@ -683,6 +716,14 @@ def create_app(
         )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route and its dependencies declare."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
 
 
 def _fields(query: CardQuery) -> dict[str, Any]:

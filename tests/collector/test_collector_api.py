@@ -106,8 +106,8 @@ def test_sort_and_keyset_pages_cover_every_card_once(served: Served, sort: str) 
         key = {"expiry": "expiry", "used_bytes": "used_bytes", "company": "company"}[sort.lstrip("-")]
         none = {"expiry": date.max, "used_bytes": -1, "company": ""}[key]
         cards = served.get(f"/cards?sort={sort}&limit=1000").json()["cards"]
-        values = [(str(c[key]) if key == "expiry" and c[key] else (c[key] if c[key] is not None else none)) for c in cards]
-        values = [str(v) if key == "expiry" else v for v in values]
+        values = [str(c[key] if c[key] is not None else none) if key == "expiry" else c[key] for c in cards]
+        values = [none if value is None else value for value in values]
         assert values == sorted(values, reverse=sort.startswith("-"))
     paged: list[str] = []
     cursor = None
@@ -193,6 +193,8 @@ def test_tokens_are_required_and_revocable(served: Served) -> None:
         ("/cards?limit=0", 400, "bad_request"),
         ("/cards?limit=abc", 400, "bad_request"),
         ("/cards?sort=price", 400, "bad_request"),
+        ("/cards?filters=low", 400, "bad_request"),  # a typo is refused, not ignored
+        ("/cards?search=a&search=b", 400, "bad_request"),  # one value, not silently the last
         ("/cards/898600000000000000009/usage?granularity=week", 400, "bad_request"),
         ("/nowhere", 404, "not_found"),
     ],
@@ -265,7 +267,9 @@ def test_openapi_document_lists_the_paths(served: Served) -> None:
             "/cards/{iccid}/probe", "/cards/{iccid}/diagnose", "/cards/{iccid}/refresh-usage", "/health"} <= set(
         doc["paths"])  # fmt: skip
     schemas = doc["components"]["schemas"]
-    assert {"CardList", "CardDetail", "CardSummary", "UsageSeries", "CardCounts", "Problem", "ActionOut"} <= set(schemas)
+    assert {"CardList", "CardDetail", "CardSummary", "UsageSeries", "CardCounts", "Problem", "ActionOut"} <= set(
+        schemas
+    )
     listed = doc["paths"]["/cards"]["get"]
     assert listed["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/CardList")
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
