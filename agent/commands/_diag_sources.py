@@ -19,6 +19,7 @@ from ..directed import (
     ProbeOptions,
     ProbeResult,
     Target,
+    dns_for_probes,
     parse_dns_server,
     parse_target,
     probe_out,
@@ -48,20 +49,6 @@ def targets(args: argparse.Namespace, config: AgentConfig) -> list[Target]:
         except InvalidTarget as exc:
             raise BadTargets(exc.message, "e.g. --targets ecloud.haiwell.com 203.0.113.7:8883") from None
     return parsed
-
-
-def dns_for_probes(configured: list[str], interface: str | None, network_dns: tuple[str, ...]) -> tuple[list[str], str]:
-    """The resolvers directed probes use, and where they come from.
-
-    ``--dns``/``[directed] dns`` win. Probes bound to the cellular interface otherwise ask the DNS servers the
-    carrier gave the PDP context (+CGCONTRDP): on a gateway with Ethernet and 4G the system's resolver is often the
-    LAN's, which a directed card cannot reach. Unbound probes follow the system (routing table and resolv.conf).
-    """
-    if configured:
-        return list(configured), "configured"
-    if interface and network_dns:
-        return list(network_dns), "network"
-    return [], "system"
 
 
 def probe(

@@ -35,7 +35,14 @@ from agent._context import EXIT_USAGE, Context
 from agent.config import AgentConfig
 from agent.contract import EventName, IdentityDevice, Priority, UsageReport
 from agent.diagnosis import Diagnosis, DiagnosisFacts, PlanFact, diagnose, directed_facts, plan_fact
-from agent.directed import ProbeOptions, ProbeResult, parse_dns_server, probe_texts, refused_address
+from agent.directed import (
+    ProbeOptions,
+    ProbeResult,
+    dns_for_probes,
+    parse_dns_server,
+    probe_texts,
+    refused_address,
+)
 from agent.state import last_seen_identity, read_json, remember_identity, write_json_atomic
 from agent.telemetry import (
     CommandProcessor,
@@ -426,8 +433,14 @@ class Agent:
         interface = directed.interface
         if from_cloud and interface is None and "interface" in self.config.usage.model_fields_set:
             interface = self.config.usage.interface
+        with self._lock:
+            snapshot = self.live.last_snapshot
+        # Bound to the cellular interface, probes ask the carrier's DNS (the PDP context's) unless [directed] dns
+        # names resolvers: the system's may be the LAN's, which a directed card cannot reach.
+        servers, source = dns_for_probes(directed.dns, interface, snapshot.network.dns if snapshot else ())
+        log.debug("directed probes resolve with %s DNS %s", source, servers)
         options = ProbeOptions(
-            dns_servers=tuple(parse_dns_server(text) for text in directed.dns),
+            dns_servers=tuple(parse_dns_server(text) for text in servers),
             interface=interface,
             timeout=timeout or directed.timeout,
             tls=directed.tls,

@@ -33,7 +33,7 @@ every DNS and TCP socket to that interface (SO_BINDTODEVICE, else the interface'
 from __future__ import annotations
 
 from ._bind import interface_addresses, plan_binding
-from ._dns import system_dns_servers
+from ._dns import dns_for_probes, system_dns_servers
 from ._icmp import ping_argv
 from ._model import (
     Binding,
@@ -99,6 +99,7 @@ __all__ = [
     "Verdict",
     "check_interface_name",
     "describe_binding",
+    "dns_for_probes",
     "explain",
     "interface_addresses",
     "judge",

@@ -174,3 +174,19 @@ def resolve(
     if partly_empty is not None:
         return result(DnsStatus.NO_ANSWER, partly_empty)
     return result(*failure)
+
+
+def dns_for_probes(
+    configured: Sequence[str], interface: str | None, network_dns: Sequence[str]
+) -> tuple[list[str], str]:
+    """The resolvers directed probes use, and where they come from ("configured", "network" or "system").
+
+    ``--dns``/``[directed] dns`` win. Probes bound to the cellular interface otherwise ask the DNS servers the
+    carrier gave the PDP context (+CGCONTRDP): on a gateway with Ethernet and 4G the system's resolver is often the
+    LAN's, which a directed card cannot reach. Unbound probes follow the system (routing table and resolv.conf).
+    """
+    if configured:
+        return list(configured), "configured"
+    if interface and network_dns:
+        return list(network_dns), "network"
+    return [], "system"
