@@ -7,6 +7,7 @@ reached only with ``[directed] allow_private = true``.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,14 @@ from directed_loopback import Network, OpenListener
 )
 def test_only_public_addresses_pass(address: str, why: str | None) -> None:
     assert refused_address(address) == why
+
+
+def _seen(listener: OpenListener, peers: list[str], timeout: float = 5.0) -> bool:
+    """The listener's thread accepts after the kernel completed the handshake: give it its turn."""
+    deadline = time.monotonic() + timeout
+    while listener.peers != peers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return listener.peers == peers
 
 
 @pytest.fixture
@@ -99,7 +108,7 @@ def test_allow_private_lets_the_operator_probe_a_private_apn(tmp_path: Path, lis
     agent = agent_with(tmp_path, allow_private=True)
     [result] = agent._probe([f"127.0.0.9:{listener.port}"], from_cloud=True)
     assert result.verdict is Verdict.REACHABLE
-    assert listener.peers == ["127.0.0.1"]
+    assert _seen(listener, ["127.0.0.1"])
 
 
 def test_the_config_files_own_targets_are_trusted(tmp_path: Path, listener: OpenListener) -> None:
