@@ -146,6 +146,7 @@ class _Subscribe:
 @dataclass(frozen=True, slots=True)
 class _Stop:
     graceful: bool = True
+    session_expiry: int | None = None  # sent in the DISCONNECT: how long the broker keeps the session now
 
 
 _Request = _Publish | _Ack | _Subscribe | _Stop
@@ -172,6 +173,7 @@ class MqttWorker:
     keepalive: int = 60
     max_packet_bytes: int = 256 * 1024
     max_queued_qos0: int = 10_000
+    read_retained: bool = True
     events: queue.Queue[Event] = field(default_factory=queue.Queue)
     _requests: queue.Queue[_Request] = field(default_factory=queue.Queue)
 
@@ -189,6 +191,7 @@ class MqttWorker:
         self._failures = 0
         self._next_attempt = 0.0
         self.dropped = 0  # QoS 0 messages dropped because the writer was that far behind
+        self._stop_session_expiry: int | None = None
         self._password = (
             self.broker.password_file.read_text(encoding="utf-8").splitlines()[0]
             if self.broker.password_file is not None
@@ -215,10 +218,14 @@ class MqttWorker:
         if acks:
             self._request(_Ack(acks))
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Send what is queued (acknowledgements first), disconnect cleanly, end the thread."""
+    def stop(self, timeout: float = 5.0, *, session_expiry: int | None = None) -> None:
+        """Send what is queued (acknowledgements first), disconnect cleanly, end the thread.
+
+        ``session_expiry`` shortens the persistent session in the DISCONNECT (MQTT 5): the broker then stops
+        queueing this client's share of a shared subscription after that many seconds, so the group's other members
+        take the whole stream; a restart within that time still finds its session."""
         if self._thread.is_alive():
-            self._request(_Stop())
+            self._request(_Stop(session_expiry=session_expiry))
             self._thread.join(timeout)
         self._wake_r.close()
         self._wake_w.close()
@@ -288,6 +295,7 @@ class MqttWorker:
             if isinstance(item, _Stop):
                 self._stopping = True
                 self._graceful = item.graceful
+                self._stop_session_expiry = item.session_expiry
                 return
             elif isinstance(item, _Ack):
                 for connection, mid in item.acks:
@@ -398,8 +406,12 @@ class MqttWorker:
         self.subscribed.clear()
         if graceful and was_connected:
             self._take_final_requests(client)
+            properties = None
+            if self.persistent and self._stop_session_expiry is not None:
+                properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+                properties.SessionExpiryInterval = self._stop_session_expiry
             with contextlib.suppress(Exception):
-                client.disconnect()
+                client.disconnect(properties=properties)
                 for _ in range(100):
                     if not client.want_write() or client.loop_write() != paho.MQTT_ERR_SUCCESS:
                         break
@@ -440,9 +452,14 @@ class MqttWorker:
         self.last_error = None
         self.connected.set()
         # Subscribing again even with a session: Mosquitto 2.0 does not restore shared subscriptions from its
-        # persistence file. Retained messages only for a subscription that is new (MQTT 5 retain handling 1):
-        # Mosquitto sends them to shared subscriptions too, and a restart need not replay every device's state.
-        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        # persistence file. Retained messages (every device's status, identity and diagnosis: a flood on a large
+        # fleet) only when ``read_retained`` and only for a subscription that is new (MQTT 5 retain handling 1);
+        # Mosquitto sends them to shared subscriptions too. An instance joining a database that already has the
+        # devices does not need them: the devices' next reports bring what changed.
+        handling = (
+            SubscribeOptions.RETAIN_SEND_IF_NEW_SUB if self.read_retained else SubscribeOptions.RETAIN_DO_NOT_SEND
+        )
+        options = SubscribeOptions(qos=1, retainHandling=handling)
         for topic in self.subscriptions:
             client.subscribe(topic, options=options)
         self.events.put(Connected(self._connection, bool(flags.session_present)))

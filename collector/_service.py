@@ -66,6 +66,7 @@ class Collector:
         batch_size: int = 500,
         batch_wait: float = 0.05,
         receive_maximum: int = 2000,
+        read_retained: bool | None = None,
     ) -> None:
         self.store = store
         self.prefix = prefix
@@ -77,6 +78,9 @@ class Collector:
             subscriptions=(share_topic(group, prefix),),
             persistent=True,
             receive_maximum=receive_maximum,
+            # The devices' retained state (status, identity, diagnosis) is read only into an empty database, by
+            # default: a new instance joining a running group is not flooded with every device's state.
+            read_retained=read_retained if read_retained is not None else store.count("devices") == 0,
         )
         self.stats = CollectorStats()
         self.buffered = 0  # deliveries in the batch being gathered (not yet written)
@@ -95,11 +99,12 @@ class Collector:
     def running(self) -> bool:
         return self._writer.is_alive()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Write and acknowledge what has arrived, then disconnect cleanly."""
+    def stop(self, timeout: float = 10.0, *, linger: int | None = None) -> None:
+        """Write and acknowledge what has arrived, then disconnect cleanly. ``linger`` (seconds) shortens the
+        broker's session for this instance, so that after it the group's other instances get its share."""
         self._stopping.set()
         self._writer.join(timeout)
-        self.worker.stop(timeout)
+        self.worker.stop(timeout, session_expiry=linger)
 
     def kill(self) -> None:
         """Drop the connection first, as a crash would: what was written but not acknowledged comes again."""

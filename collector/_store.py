@@ -73,6 +73,7 @@ __all__ = [
     "FILTERS",
     "FILTER_FLAGS",
     "MIB",
+    "RETENTION_DAYS",
     "SORTS",
     "ApplyResult",
     "CardQuery",
@@ -86,6 +87,18 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 FILTERS = ("low", "exhausted", "expiring", "expired")
+#: How many days each kind of record is kept (``Store.prune``; ``iotcard-collector prune``, ``run --prune-every``).
+RETENTION_DAYS = {
+    "received": 30,
+    "usage_hourly": 7,
+    "rejects": 30,
+    "alert_outbox": 30,
+    "command_results": 90,
+    "events": 180,
+    "alarms": 365,
+    "audit_log": 365,
+}
+
 #: The flag (agent.card_state) each quick filter lists; the flags' names work as filter names too.
 FILTER_FLAGS = {"low": "data_low", "exhausted": "data_exhausted", "expiring": "expiring", "expired": "expired"}
 _FILTER_ALIASES = {"data_low": "low", "data_exhausted": "exhausted"}
@@ -1340,6 +1353,38 @@ class Store:
             return [
                 dict(r._mapping) for r in conn.execute(select(t.rejects).order_by(t.rejects.c.id.desc()).limit(limit))
             ]
+
+    def prune(self, retention_days: dict[str, int] | None = None) -> dict[str, int]:
+        """Delete what is older than its retention (days, by the row's own time); returns rows deleted per table.
+
+        The defaults keep a month of raw idempotency keys (a replay older than that is stored again, which the
+        absolute usage accounting makes harmless), hour figures of the first accounting a week, and the records
+        people look back at longer. Card records, bindings, usage days/months/cycles and tokens are never pruned.
+        """
+        days = {**RETENTION_DAYS, **(retention_days or {})}
+        unknown = sorted(set(days) - set(RETENTION_DAYS))
+        if unknown:
+            raise SettingsError(f"no retention for {', '.join(unknown)}; one of {', '.join(RETENTION_DAYS)}")
+        t = self.tables
+        columns = {
+            "received": t.received.c.ts,
+            "events": t.events.c.ts,
+            "command_results": t.command_results.c.ts,
+            "rejects": t.rejects.c.received_at,
+            "alarms": t.alarms.c.ts,
+            "usage_hourly": t.usage_hourly.c.hour,
+            "alert_outbox": t.alert_outbox.c.created_at,
+            "audit_log": t.audit_log.c.ts,
+        }
+        now = _naive(self.clock())
+        deleted = {}
+        with self._begin() as conn:
+            for name, column in columns.items():
+                where = column < now - timedelta(days=days[name])
+                if name == "alert_outbox":
+                    where = and_(where, t.alert_outbox.c.state != "pending")
+                deleted[name] = conn.execute(column.table.delete().where(where)).rowcount or 0
+        return deleted
 
     def count(self, table: str) -> int:
         with self._begin() as conn:

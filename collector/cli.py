@@ -42,7 +42,7 @@ from ._http import ApiServer
 from ._mqtt import BrokerSettings, parse_broker_url
 from ._plans import parse_plans
 from ._service import Collector
-from ._store import FILTERS, SORTS, CardQuery, Store, Thresholds
+from ._store import FILTERS, RETENTION_DAYS, SORTS, CardQuery, Store, Thresholds
 from ._views import CardList, UsageSeries, card_detail, card_summary, cards_csv, render_card, render_cards
 
 __all__ = ["build_parser", "main"]
@@ -143,6 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--client-id", help="stable per instance, so the broker keeps its session (default: host+group)")
     run.add_argument("--batch-size", type=int, default=500, help="messages per transaction (default %(default)s)")
     run.add_argument(
+        "--read-retained",
+        action="store_true",
+        help="read every device's retained state at subscribe (default: only into an empty database)",
+    )
+    run.add_argument(
+        "--linger",
+        type=int,
+        default=30,
+        help="after a clean stop the broker keeps this instance's session (and its share of the group's messages) "
+        "this many seconds, then the other instances get it; a restart within it loses nothing (default 30)",
+    )
+    run.add_argument("--prune-every", type=float, default=3600.0, help="seconds between prunes by retention (0: never)")
+    _retention_option(run)
+    run.add_argument(
         "--alerts-every", type=float, default=60.0, help="seconds between alert evaluations (0: no alerts)"
     )
     run.add_argument(
@@ -232,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for results (default 15)")
     push.set_defaults(handler=_plans_push)
 
+    prune = sub.add_parser("prune", help="delete records older than their retention (run does it every hour)")
+    _retention_option(prune)
+    _db_option(prune)
+    prune.set_defaults(handler=_prune)
+
     hooks = sub.add_parser("webhooks", help="alert webhooks: add, list (alerts are sent by 'run')")
     hook_sub = hooks.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
     adding = hook_sub.add_parser("add", help="a webhook receiving signed alerts (HMAC-SHA256 of the body)")
@@ -258,6 +277,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------- handlers
+
+
+def _retention_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--retention",
+        action="append",
+        default=[],
+        metavar="TABLE=DAYS",
+        help="keep TABLE's rows this many days; repeatable. Defaults: "
+        + ", ".join(f"{name}={days}" for name, days in RETENTION_DAYS.items()),
+    )
+
+
+def _retention(args: argparse.Namespace) -> dict[str, int]:
+    chosen: dict[str, int] = {}
+    for item in args.retention:
+        name, _, days = item.partition("=")
+        if name not in RETENTION_DAYS or not days.isdigit() or not 1 <= int(days) <= 36500:
+            raise SettingsError(
+                f"--retention {item!r}: TABLE=DAYS with TABLE one of {', '.join(RETENTION_DAYS)} and 1-36500 days",
+                code="bad_retention",
+            )
+        chosen[name] = int(days)
+    return chosen
+
+
+def _prune(args: argparse.Namespace, out: _Out) -> int:
+    retention = _retention(args)
+    with _store(args, writer=True) as store:
+        deleted = store.prune(retention)
+    if out.json:
+        out.doc({"deleted": deleted})
+    else:
+        out.text(", ".join(f"{name} {n}" for name, n in deleted.items()))
+    return EXIT_OK
 
 
 def _webhook_add(args: argparse.Namespace, out: _Out) -> int:
@@ -309,10 +363,17 @@ def _thresholds(args: argparse.Namespace) -> Thresholds:
 
 def _run(args: argparse.Namespace, out: _Out) -> int:
     broker = _broker(args)
+    retention = _retention(args)
     client_id = args.client_id or f"iotcard-collector-{socket.gethostname()}-{args.group}"[:64]
     with _store(args, writer=True) as store:
         collector = Collector(
-            store, broker, client_id=client_id, group=args.group, prefix=args.prefix, batch_size=args.batch_size
+            store,
+            broker,
+            client_id=client_id,
+            group=args.group,
+            prefix=args.prefix,
+            batch_size=args.batch_size,
+            read_retained=True if args.read_retained else None,
         )
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -320,6 +381,7 @@ def _run(args: argparse.Namespace, out: _Out) -> int:
         collector.start()
         log.warning("collecting from %s:%d into %s as %s", broker.host, broker.port, store.backend, client_id)
         alerts = AlertEngine(store, thresholds=_thresholds(args), offline_minutes=args.offline_minutes)
+        next_prune = time.monotonic() + 60 if args.prune_every > 0 else None
         every = args.alerts_every if args.alerts_every > 0 else None
         next_alerts = time.monotonic() + (every or 0)
         while not stop.wait(min(10.0, every or 10.0)) and collector.running:
@@ -333,7 +395,13 @@ def _run(args: argparse.Namespace, out: _Out) -> int:
                         log.info("alerts: %d queued, %s", queued, sent)
                 except StoreError as exc:
                     log.warning("alerts skipped: %s", exc.message)
-        collector.stop()
+            if next_prune is not None and time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + args.prune_every
+                try:
+                    log.info("pruned: %s", store.prune(retention))
+                except StoreError as exc:
+                    log.warning("prune skipped: %s", exc.message)
+        collector.stop(linger=args.linger)
         stats = collector.stats.as_dict()
     if out.json:
         out.doc({"stats": stats, "error": collector.failure.message if collector.failure else None})

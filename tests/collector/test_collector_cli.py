@@ -7,6 +7,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,27 @@ def test_plans_push_sends_set_plan_to_each_device(tmp_path: Path, broker: Broker
     finally:
         for agent in agents:
             agent.close()
+
+
+def test_prune_keeps_each_record_its_retention(sqlite_url: str) -> None:
+    fleet = Fleet.build(2, today=TODAY)
+    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=2)
+    with Store(sqlite_url, writer=True, clock=clock) as store:
+        store.apply(
+            [
+                item
+                for item in (
+                    decode(m.topic, m.payload, "iotcard/v1") for m in [*fleet.hello(old), *fleet.rounds(recent, 1)]
+                )
+                if isinstance(item, Accepted)
+            ]
+        )
+        assert store.count("received") == 8
+    status, out, _ = run("prune", "--db", sqlite_url, "--json")
+    assert status == 0 and json.loads(out)["deleted"]["received"] == 4  # the 40-day-old hello; the rest stays
+    status, out, _ = run("prune", "--db", sqlite_url, "--retention", "received=1", "--json")
+    assert status == 0 and json.loads(out)["deleted"]["received"] == 4
+    with Store(sqlite_url, clock=clock) as store:
+        assert store.count("received") == 0 and store.card(fleet.devices[0].iccid) is not None  # records stay
+    status, _, err = run("prune", "--db", sqlite_url, "--retention", "cards=1")
+    assert status == 2 and "TABLE=DAYS" in err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -224,3 +225,51 @@ def test_invalid_payloads_are_counted_not_fatal(broker: Broker, sqlite_url: str)
         assert any("differs from the topic" in r["reason"] for r in rejects)
         record = store.card(device.iccid)
         assert record is not None and record["used_bytes"] == device.used_bytes
+
+
+@pytest.mark.parametrize("linger", [1, None])
+def test_a_collector_that_stops_cleanly_hands_its_share_to_the_group(
+    broker: Broker, sqlite_url: str, linger: int | None
+) -> None:
+    """With ``linger`` the stopped instance's session ends soon after its DISCONNECT and the other instance takes
+    the whole stream; without it (the old behaviour) the broker keeps queueing half of it for the stopped one."""
+    fleet = Fleet.build(20, today=TODAY)
+    with Store(sqlite_url, writer=True, clock=clock) as store, Store(sqlite_url, writer=True, clock=clock) as other:
+        first = start_collector(store, broker.port, client_id="collector-a")
+        second = start_collector(other, broker.port, client_id="collector-b")
+        link = fleet_link(broker, fleet)
+        try:
+            publish(link, fleet.hello(NOW))
+            assert wait_until(lambda: first.stats.accepted + second.stats.accepted == 40, 10)
+            first.stop(linger=linger)
+            time.sleep(2.5)  # past the 1 s linger (the broker checks expiry about once a second)
+            before = second.stats.accepted
+            sent = publish(link, fleet.rounds(NOW + timedelta(hours=1), 2))
+            taken_over = wait_until(lambda: second.stats.accepted - before == sent, 30 if linger else 5)
+            assert taken_over is (linger is not None), (second.stats.accepted - before, sent)
+        finally:
+            link.close()
+            second.stop()
+
+
+def test_a_collector_joining_a_filled_database_is_not_flooded_with_retained_state(
+    broker: Broker, sqlite_url: str
+) -> None:
+    fleet = Fleet.build(20, today=TODAY)
+    link = fleet_link(broker, fleet)
+    try:
+        publish(link, fleet.hello(NOW))  # every device's status and identity, retained at the broker
+    finally:
+        link.close()
+    with Store(sqlite_url, writer=True, clock=clock) as store:
+        first = start_collector(store, broker.port, client_id="collector-a")  # an empty database: reads them
+        try:
+            assert wait_until(lambda: first.stats.accepted == 40, 10), first.stats
+        finally:
+            first.stop()
+        joining = start_collector(store, broker.port, client_id="collector-new")  # a new session, a filled database
+        try:
+            time.sleep(1.0)  # what the broker would send at subscribe arrives within this
+            assert joining.stats.received == 0
+        finally:
+            joining.stop()
