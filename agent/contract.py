@@ -396,6 +396,9 @@ class EventName(enum.StrEnum):
     MODEM_REBOOTED = "modem_rebooted"
     OUTBOX_DROPPED = "outbox_dropped"
     BUDGET_STRETCHED = "budget_stretched"
+    STORAGE_DEGRADED = "storage_degraded"  # previous: the owner (meter, outbox...), current: what went wrong
+    STORAGE_RECOVERED = "storage_recovered"
+    USAGE_RESET = "usage_reset"  # a damaged usage database was set aside: counting started anew
 
 
 class EventMessage(Envelope):

@@ -255,12 +255,24 @@ class Agent:
             self.live.degraded[owner] = message
         if known != message:
             log.error("%s: %s", owner, message)
+            if known is None:  # the cloud hears of it when it can (the outbox may be what failed)
+                self._post_storage_event(EventName.STORAGE_DEGRADED, owner, message)
 
     def _recover(self, owner: str) -> None:
         with self._lock:
             was = self.live.degraded.pop(owner, None)
         if was is not None:
             log.warning("%s: recovered (%s)", owner, was)
+            self._post_storage_event(EventName.STORAGE_RECOVERED, owner, was)
+
+    def _post_storage_event(self, name: EventName, owner: str, message: str) -> None:
+        self._post(
+            _Post(
+                run=lambda: self._send(
+                    lambda reporter: reporter.event(name, previous=owner[:128], current=message[:128])
+                )
+            )
+        )
 
     # -- the usage database ----------------------------------------------------------------------------------------
 
@@ -274,6 +286,7 @@ class Agent:
             log.error(message)
             with self._lock:
                 self.live.degraded["usage_reset"] = message
+            self._post_storage_event(EventName.USAGE_RESET, "meter", message)
         try:
             return UsageMeter(self.state_dir, self._meter_settings, plan=self.plan)
         except sqlite3.OperationalError as exc:

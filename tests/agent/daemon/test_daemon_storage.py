@@ -183,6 +183,18 @@ def test_a_full_disk_degrades_and_recovers_without_a_restart(tmp_path: Path) -> 
         wait_for(lambda: ping_result(run, "after"), 20, "a command answered after space came back")
         assert agent_status(run)["mqtt"]["state"] == "connected"
 
+        # The cloud hears of it: the outbox itself could not keep the storage_degraded event, so the recovery says
+        # what it was.
+        def recovered() -> list[dict]:
+            return [
+                e
+                for e in run.cloud.seen("/event")
+                if (e["event"], e.get("previous")) == ("storage_recovered", "outbox")
+            ]
+
+        wait_for(recovered, 20, "the storage_recovered event")
+        assert "full" in recovered()[0]["current"]
+
 
 def test_a_damaged_usage_database_is_set_aside(tmp_path: Path) -> None:
     if MOSQUITTO is None:
@@ -194,6 +206,9 @@ def test_a_damaged_usage_database_is_set_aside(tmp_path: Path) -> None:
         wait_for(lambda: run.cloud.seen("/telemetry"), 40, "telemetry despite the damaged database")
         assert list(state.glob("usage.sqlite3.corrupt-*"))
         assert "usage_reset" in agent_status(run)["degraded"]
+        wait_for(
+            lambda: any(e["event"] == "usage_reset" for e in run.cloud.seen("/event")), 20, "the usage_reset event"
+        )
         assert run.process.poll() is None
 
 
