@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests need (real servers on loopback); installed when missing and run as root.
-DEB_PACKAGES ?= dnsmasq mosquitto mosquitto-clients openssl iputils-ping systemd postgresql
+# chromium and chromium-driver: the web console's browser tests (Selenium); fonts-wqy-microhei: Chinese text in its
+# screenshots.
+DEB_PACKAGES ?= dnsmasq mosquitto mosquitto-clients openssl iputils-ping systemd postgresql chromium chromium-driver \
+	fonts-wqy-microhei
 # What `make deb` and its tests use: file (every .so's architecture), lintian, binutils (readelf), and what the
 # package itself depends on, to install it here (Debian's python3, adduser).
 PACKAGING_DEB_PACKAGES ?= file lintian binutils adduser python3

@@ -704,6 +704,10 @@ def create_app(
             result_url=f"/cards/{row['iccid']}/actions/{row['id']}",
         )
 
+    # The web console (collector/_web.py): its pages under /console and the device pictures, with the same tokens.
+    from ._web import mount_console
+
+    mount_console(app, store, thresholds=thresholds, today=today_of, count_ttl=count_ttl)
     app.add_middleware(_Methods, fastapi=app)
     if cors_origins:
         app.add_middleware(

@@ -1402,6 +1402,95 @@ class Store:
         with self._begin() as conn:
             return [dict(r._mapping) for r in conn.execute(query.order_by(c.iccid))]
 
+    # ------------------------------------------------------------ the web console's reads
+
+    def card_choices(self, company: str | None) -> dict[str, list[str]]:
+        """The companies, carriers and plan names the cards have (those of ``company`` if given): the console's
+        company switch and filter menus."""
+        c = self.tables.cards.c
+        found: dict[str, list[str]] = {}
+        with self._begin() as conn:
+            for name, column in (("companies", c.company), ("carriers", c.carrier), ("plans", c.plan_name)):
+                query = select(column).where(column.isnot(None)).distinct().order_by(column).limit(200)
+                if company is not None and name != "companies":
+                    query = query.where(c.company == company)
+                found[name] = [row[0] for row in conn.execute(query)]
+        return found
+
+    def list_cards_by(
+        self,
+        query: CardQuery,
+        *,
+        today: date,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        online: bool | None = None,
+        carrier: str | None = None,
+        plan: str | None = None,
+        alarm: bool | None = None,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """:meth:`list_cards` with the console's further filters: the device online or not, the carrier, the plan
+        name, whether the card has alarms (机卡分离). The count is -1 when ``query.count`` is false."""
+        t = self.tables
+        c = t.cards.c
+        extra: list[ColumnElement[bool]] = []
+        if online is not None:
+            extra.append(t.devices.c.online.is_(True) if online else or_(t.devices.c.online.isnot(True)))
+        if carrier is not None:
+            extra.append(c.carrier == carrier)
+        if plan is not None:
+            extra.append(c.plan_name == plan)
+        if alarm is not None:
+            has = select(t.alarms.c.id).where(t.alarms.c.iccid == c.iccid).exists()
+            extra.append(has if alarm else ~has)
+        if not extra:
+            return self.list_cards(query, today=today, thresholds=thresholds)
+        where = and_(self._where(query, today, thresholds), *extra)
+        key, descending = self._sort_key(query.sort)
+        by_iccid = query.sort.lstrip("-") == "iccid"
+        page_where = where
+        if query.after is not None:
+            value, iccid = query.after
+            if by_iccid:
+                beyond = c.iccid < iccid if descending else c.iccid > iccid
+            elif descending:
+                beyond = or_(key < value, and_(key == value, c.iccid < iccid))
+            else:
+                beyond = or_(key > value, and_(key == value, c.iccid > iccid))
+            page_where = and_(where, beyond)
+        order: list[Any] = [c.iccid.desc()] if descending else [c.iccid]
+        if not by_iccid:
+            order.insert(0, key.desc() if descending else key)
+        joined = t.cards.outerjoin(t.devices, t.devices.c.device_id == c.device_id)
+        columns: list[Any] = [
+            t.cards,
+            t.devices.c.online,
+            t.devices.c.status_ts,
+            t.devices.c.iccid.label("device_iccid"),
+        ]
+        if not by_iccid:
+            columns.append(key.label("sort_value"))
+        page = select(*columns).select_from(joined).where(page_where).order_by(*order)
+        page = page.limit(query.limit).offset(query.offset)
+        with self._begin() as conn:
+            total = (
+                int(conn.execute(select(func.count()).select_from(joined).where(where)).scalar_one())
+                if query.count
+                else -1
+            )
+            rows = [dict(row._mapping) for row in conn.execute(page)]
+        return total, rows
+
+    def device_companies(self, device_id: str) -> tuple[bool, set[str | None]]:
+        """(the device is known, the companies it belongs to: its own claim and its cards'): the console's tenancy
+        check for a device's picture."""
+        t = self.tables
+        with self._begin() as conn:
+            row = conn.execute(select(t.devices.c.company).where(t.devices.c.device_id == device_id)).first()
+            if row is None:
+                return False, set()
+            cards = conn.execute(select(t.cards.c.company).where(t.cards.c.device_id == device_id).distinct())
+            return True, {row[0], *(card[0] for card in cards)}
+
 
 def _fields(rows: dict[Any, tuple[Any, ...]], *names: str) -> dict[Any, tuple[datetime, dict[str, Any]]]:
     """``key -> (ts, v1, v2, ...)`` as ``key -> (ts, {name: v})`` for :meth:`Store._latest_wins`."""
