@@ -1,12 +1,13 @@
-"""Collector benchmark: 1,000 simulated devices through Mosquitto into ``iotcard-collector run``, and the HTTP API's
-p99 for ``/cards?filter=low`` over 100,000 cards.
+"""Collector benchmark: 1,000 simulated devices through Mosquitto into ``iotcard-collector run``, and the HTTP API
+over 100,000 cards: ``/cards?filter=low`` p99, ``/cards/counts`` p99, and 10 concurrent clients on filter=low pages.
 
 Three processes, as deployed: Mosquitto, the collector (its own CLI, ``iotcard-collector run``) and the fleet
 (this script's child). The fleet's messages are built before the clock starts; the clock runs from the first
 publish until the last message is in the database. Then every count is checked: rows in ``received`` (one per
 device + seq), the ``accepted``/``duplicates`` counters, and the sum of hourly usage.
 
-Run: ``.venv/bin/python bench/bench_collector.py`` (``--devices``, ``--rounds``, ``--cards``, ``--no-postgres``).
+Run: ``.venv/bin/python bench/bench_collector.py`` (``--devices``, ``--rounds``, ``--cards``, ``--no-postgres``,
+``--api-only``, ``--clients``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from mosquitto_support import MOSQUITTO, Broker, free_port  # noqa: E402
 from pg_support import PostgresCluster, postgres_available  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from collector import BrokerSettings, Collector, Store, decode  # noqa: E402
+from collector import BrokerSettings, Collector, Store, TokenAdmin, decode  # noqa: E402
 from collector._ingest import Accepted  # noqa: E402
 from simulators.fleet import Fleet, FleetLink  # noqa: E402
 
@@ -124,8 +125,8 @@ def ingest(db_url: str, label: str, devices: int, rounds: int, workdir: Path) ->
     }
 
 
-def api_latency(db_url: str, cards: int, requests: int) -> dict[str, float]:
-    """Seed ``cards`` cards through the data layer (identity + one telemetry each), serve, time /cards?filter=low."""
+def _seed_cards(db_url: str, cards: int) -> tuple[int, float, str]:
+    """``cards`` cards through the data layer (identity + one telemetry each), and an enterprise admin token."""
     fleet = Fleet.build(cards, today=NOW.date())
     seed_begin = time.monotonic()
     with Store(db_url, writer=True) as store:
@@ -140,51 +141,167 @@ def api_latency(db_url: str, cards: int, requests: int) -> dict[str, float]:
                 batch = []
         store.apply(batch)
         total = store.count("cards")
-    seeded = time.monotonic() - seed_begin
+        token = TokenAdmin(store).create(name="bench", company="ACME", role="admin", enterprise=True)[1]
+    return total, time.monotonic() - seed_begin, token
+
+
+def _serve(db_url: str, *options: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port)],
+        [sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port), "--no-actions",
+         *options],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
-    )
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                conn.request("GET", "/health")
-                conn.getresponse().read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/health")
+            conn.getresponse().read()
+            conn.close()
+            return server, port
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.1)
+
+
+def _timed(port: int, token: str, paths: list[str]) -> list[float]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}"}
+    timings = []
+    for path in paths:
+        begin = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        timings.append(time.perf_counter() - begin)
+        assert response.status == 200, body[:200]
+    conn.close()
+    return timings
+
+
+def _client_process(
+    port: int, token: str, threads: int, seconds: float, keyset: bool, done: multiprocessing.Queue
+) -> None:  # type: ignore[type-arg]
+    """``threads`` keep-alive clients paging through filter=low for ``seconds`` (the first 50 pages over and over,
+    by next_cursor or by offset); puts the timings of every request."""
+    import threading
+
+    results: list[list[float]] = []
+
+    def client(number: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {token}"}
         timings = []
-        matched = 0
-        for number in range(requests):
-            offset = (number % 50) * 100
+        stop = time.monotonic() + seconds
+        page, cursor = number, None
+        while time.monotonic() < stop:
+            if keyset:
+                path = "/cards?filter=low&limit=100" + (f"&cursor={cursor}" if cursor else "")
+            else:
+                path = f"/cards?filter=low&limit=100&offset={(page % 50) * 100}"
             begin = time.perf_counter()
-            conn.request("GET", f"/cards?filter=low&limit=100&offset={offset}")
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             body = response.read()
             timings.append(time.perf_counter() - begin)
             assert response.status == 200, body[:200]
-            if number == 0:
-                matched = json.loads(body)["total"]
+            page += 1
+            if keyset:
+                cursor = json.loads(body)["next_cursor"] if page % 50 else None
+        results.append(timings)
+        conn.close()
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    done.put([t for timings in results for t in timings])
+
+
+def _concurrent(port: int, token: str, clients: int, seconds: float, keyset: bool) -> tuple[float, float]:
+    """(requests a second, p99 ms) of ``clients`` clients in two processes."""
+    done: multiprocessing.Queue[list[float]] = multiprocessing.Queue()
+    processes = [
+        multiprocessing.Process(target=_client_process, args=(port, token, share, seconds, keyset, done))
+        for share in (clients // 2, clients - clients // 2)
+    ]
+    begin = time.monotonic()
+    for process in processes:
+        process.start()
+    timings = [t for _ in processes for t in done.get(timeout=seconds + 120)]
+    elapsed = time.monotonic() - begin
+    for process in processes:
+        process.join(10)
+    return len(timings) / elapsed, _p(timings, 0.99)
+
+
+def _p(timings: list[float], share: float) -> float:
+    ordered = sorted(timings)
+    return ordered[max(0, int(len(ordered) * share) - 1)] * 1000
+
+
+def api_latency(db_url: str, cards: int, requests: int, clients: int = 10, seconds: float = 15.0) -> dict[str, float]:
+    """Seed ``cards`` cards, serve them (``iotcard-collector serve``, uvicorn) and measure: one client on
+    ``/cards?filter=low`` pages; ``/cards/counts`` with the count cache off (every request scans); and ``clients``
+    concurrent keep-alive clients (two processes) on ``filter=low`` pages, by cursor and by offset, as shipped (the
+    totals reused for 2 s)."""
+    total, seeded, token = _seed_cards(db_url, cards)
+    server, port = _serve(db_url, "--count-cache", "0")
+    try:
+        listing = _timed(port, token, [f"/cards?filter=low&limit=100&offset={(n % 50) * 100}" for n in range(requests)])
+        counts = _timed(port, token, ["/cards/counts"] * max(200, requests // 4))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/cards/counts", headers={"Authorization": f"Bearer {token}"})
+        badges = json.loads(conn.getresponse().read())
         conn.close()
     finally:
         server.terminate()
         server.wait(10)
-    timings.sort()
+    server, port = _serve(db_url)  # as shipped: totals and badge counts reused for 2 s
+    try:
+        cached_counts = _timed(port, token, ["/cards/counts"] * max(200, requests // 4))
+        keyset_rps, keyset_p99 = _concurrent(port, token, clients, seconds, keyset=True)
+        offset_rps, offset_p99 = _concurrent(port, token, clients, seconds, keyset=False)
+    finally:
+        server.terminate()
+        server.wait(10)
     return {
         "cards": total,
-        "low": matched,
+        "low": badges["low"],
         "seed_s": seeded,
-        "p50_ms": statistics.median(timings) * 1000,
-        "p99_ms": timings[int(len(timings) * 0.99) - 1] * 1000,
-        "max_ms": timings[-1] * 1000,
+        "p50_ms": statistics.median(listing) * 1000,
+        "p99_ms": _p(listing, 0.99),
+        "max_ms": max(listing) * 1000,
+        "counts_p50_ms": statistics.median(counts) * 1000,
+        "counts_p99_ms": _p(counts, 0.99),
+        "cached_counts_p99_ms": _p(cached_counts, 0.99),
+        "keyset_rps": keyset_rps,
+        "keyset_p99_ms": keyset_p99,
+        "offset_rps": offset_rps,
+        "offset_p99_ms": offset_p99,
     }
+
+
+def _print_api(apis: list[tuple[str, dict[str, float]]], args: argparse.Namespace) -> None:
+    print(f"\nHTTP API (iotcard-collector serve: FastAPI on uvicorn), {args.cards} cards, token auth")
+    for label, api in apis:
+        print(
+            f"{label:<11} cards {api['cards']:.0f} (low {api['low']:.0f}), seeded in {api['seed_s']:.1f} s\n"
+            f"  GET /cards?filter=low&limit=100, one client, {args.requests} requests: p50 {api['p50_ms']:.1f} ms  "
+            f"p99 {api['p99_ms']:.1f} ms  max {api['max_ms']:.1f} ms\n"
+            f"  GET /cards/counts, count cache off: p50 {api['counts_p50_ms']:.1f} ms  "
+            f"p99 {api['counts_p99_ms']:.1f} ms; as shipped (2 s cache): p99 {api['cached_counts_p99_ms']:.1f} ms "
+            "(goal <= 100 ms)\n"
+            f"  {args.clients} concurrent clients on filter=low pages by next_cursor: {api['keyset_rps']:.0f} req/s "
+            f"(goal >= 150), p99 {api['keyset_p99_ms']:.1f} ms\n"
+            f"  {args.clients} concurrent clients on filter=low pages by offset (0-4900): {api['offset_rps']:.0f} "
+            f"req/s, p99 {api['offset_p99_ms']:.1f} ms"
+        )
 
 
 def main() -> int:
@@ -194,7 +311,14 @@ def main() -> int:
     parser.add_argument("--cards", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--api-only", action="store_true", help="only the HTTP API part")
+    parser.add_argument("--clients", type=int, default=10, help="concurrent API clients (default 10)")
     args = parser.parse_args()
+    if args.api_only:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-collector-", dir=os.environ.get("BENCH_DIR")))
+        _print_api([("sqlite", api_latency(f"sqlite:///{workdir / 'api.sqlite3'}", args.cards, args.requests,
+                                           args.clients))], args)  # fmt: skip
+        return 0
     if MOSQUITTO is None:
         print("mosquitto is not installed", file=sys.stderr)
         return 2
@@ -221,17 +345,12 @@ def main() -> int:
         sqlite = results[0]
         verdict = "meets" if float(sqlite["rate"]) >= 5000 else "MISSES"  # type: ignore[arg-type]
         print(f"SQLite sustained ingest {sqlite['rate']:.0f} msg/s ({verdict} the 5,000 msg/s goal)")
-        print(
-            f"\nHTTP API, GET /cards?filter=low&limit=100 over {args.cards} cards, {args.requests} requests, one client"
-        )
-        apis = [("sqlite", api_latency(f"sqlite:///{workdir / 'api.sqlite3'}", args.cards, args.requests))]
+        apis = [
+            ("sqlite", api_latency(f"sqlite:///{workdir / 'api.sqlite3'}", args.cards, args.requests, args.clients))
+        ]
         if cluster is not None:
-            apis.append(("postgresql", api_latency(cluster.new_database(), args.cards, args.requests)))
-        for label, api in apis:
-            print(
-                f"{label:<11} cards {api['cards']:.0f} (low {api['low']:.0f}), seeded in {api['seed_s']:.1f} s: "
-                f"p50 {api['p50_ms']:.1f} ms  p99 {api['p99_ms']:.1f} ms  max {api['max_ms']:.1f} ms"
-            )
+            apis.append(("postgresql", api_latency(cluster.new_database(), args.cards, args.requests, args.clients)))
+        _print_api(apis, args)
     finally:
         if cluster is not None:
             cluster.stop()

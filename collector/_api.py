@@ -15,6 +15,7 @@ Routes: ``GET /cards`` (quick filters, several at once; ``sort``; offset or keys
 # No "from __future__ import annotations": FastAPI reads the routes' annotations, some of them local aliases.
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -39,7 +40,7 @@ from starlette.routing import Match
 from agent.contract import CommandResultMessage, DiagnoseCommand, ProbeCommand, RefreshUsageCommand
 
 from ._access import Principal, TokenAdmin
-from ._errors import BrokerError, DeviceNotAnswering, StoreError
+from ._errors import BrokerError, CollectorError, DeviceNotAnswering, StoreError
 from ._store import DEFAULT_THRESHOLDS, FILTERS, SORTS, CardQuery, Store, Thresholds, aware
 from ._views import CardDetail, CardList, UsageSeries, card_detail, card_summary, cards_csv
 
@@ -193,12 +194,14 @@ def wildcard_problem(target: str) -> ApiProblem | None:
 
 
 class _Counts:
-    """Totals and badge counts for a few seconds: the app asks the same ones on every page, and counting scans."""
+    """Totals and badge counts for a few seconds: the app asks the same ones on every page, and counting scans.
+    Past ``ttl`` the last value is still answered (for up to a minute) while one thread counts afresh."""
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._values: dict[Any, tuple[float, Any]] = {}
+        self._refreshing: set[Any] = set()
 
     def get(self, key: Any, compute: Callable[[], Any]) -> Any:
         if self.ttl <= 0:
@@ -206,14 +209,32 @@ class _Counts:
         now = time.monotonic()
         with self._lock:
             found = self._values.get(key)
-        if found is not None and now - found[0] < self.ttl:
+            stale = found is not None and now - found[0] >= self.ttl
+            if stale and now - found[0] < 60 and key not in self._refreshing:  # type: ignore[index]
+                self._refreshing.add(key)
+                threading.Thread(target=self._quietly, args=(key, compute), daemon=True).start()
+        if found is not None and now - found[0] < 60:
             return found[1]
-        value = compute()
-        with self._lock:
-            if len(self._values) > 1024:
-                self._values.clear()
-            self._values[key] = (now, value)
-        return value
+        return self._refresh(key, compute)
+
+    def _quietly(self, key: Any, compute: Callable[[], Any]) -> None:
+        with contextlib.suppress(CollectorError):
+            self._refresh(key, compute)
+
+    def _refresh(self, key: Any, compute: Callable[[], Any]) -> Any:
+        try:
+            value = compute()
+            with self._lock:
+                if len(self._values) > 1024:
+                    self._values.clear()
+                self._values[key] = (time.monotonic(), value)
+            return value
+        except CollectorError:
+            log.warning("API: counting failed", exc_info=True)
+            raise
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
 
 
 def _etagged(request: Request, body: bytes, media_type: str = "application/json") -> Response:

@@ -154,6 +154,7 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 
 
+_DETAIL_ONLY = frozenset({"diagnosis_json", "directed_json"})
 #: ``sort=`` keys: the column, and what a NULL sorts as (so keyset pagination compares plain values).
 SORTS: dict[str, Any] = {
     "iccid": None,
@@ -1142,7 +1143,9 @@ class Store:
         order = [key.desc(), c.iccid.desc()] if descending else [key, c.iccid]
         if query.sort.lstrip("-") == "iccid":
             order = order[1:]
-        columns: list[Any] = [t.cards, t.devices.c.online, t.devices.c.status_ts]
+        # Not the diagnosis and probe JSON: a list never shows them, and they are most of a card row's bytes.
+        columns: list[Any] = [column for column in t.cards.c if column.name not in _DETAIL_ONLY]
+        columns += [t.devices.c.online, t.devices.c.status_ts]
         columns.append(t.devices.c.iccid.label("device_iccid"))
         if query.sort.lstrip("-") != "iccid":
             columns.append(key.label("sort_value"))

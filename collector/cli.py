@@ -197,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-actions", action="store_true", help="no card actions (refresh-usage, diagnose, probe) over HTTP"
     )
+    serve.add_argument(
+        "--count-cache",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="reuse list totals and badge counts this long (default %(default)s; 0: count every time)",
+    )
     _threshold_options(serve)
     _broker_options(serve)
     serve.set_defaults(handler=_serve)
@@ -493,6 +500,7 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
                 thresholds=_thresholds(args),
                 commander=commander,
                 cors_origins=tuple(args.cors_origin),
+                count_ttl=args.count_cache,
             )
         except OSError as exc:
             raise SettingsError(

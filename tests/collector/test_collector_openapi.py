@@ -52,7 +52,7 @@ def _fuzz(operation: Any, mode: schemathesis.GenerationMode, headers: dict[str, 
     excluded = [negative_data_rejection] if mode is schemathesis.GenerationMode.NEGATIVE else []
 
     @given(case=operation.as_strategy(mode).map(_without_cursor))
-    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
     def run(case: schemathesis.Case) -> None:
         case.call_and_validate(headers=headers, excluded_checks=excluded)
 
