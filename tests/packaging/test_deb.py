@@ -123,9 +123,15 @@ def _exists(kind: str, name: str) -> bool:
     return _run("getent", kind, name, check=False).returncode == 0
 
 
+# Paths the package owns or creates; one left by something else (a CLI run as root writes its identity under the
+# default state dir) is moved aside for the test and put back afterwards.
+OWNED = ("/etc/iotcard", "/var/lib/iotcard", "/opt/iotcard")
+
+
 @pytest.fixture
 def install_guard() -> Iterator[None]:
-    """Runs only where the package, its user and groups are absent, and leaves them absent even on failure."""
+    """Runs only where the package, its user and groups are absent, and leaves the machine as it found it, even when
+    a check fails."""
     if os.geteuid() != 0:
         pytest.skip("installing a package needs root")
     if _run("dpkg-query", "-W", "-f=${Status}", "python3", check=False).stdout.strip() != "install ok installed":
@@ -135,6 +141,9 @@ def install_guard() -> Iterator[None]:
     for kind, name in (("passwd", "iotcard"), ("group", "iotcard"), ("group", "iotcard-cli")):
         if _exists(kind, name):
             pytest.skip(f"{kind} entry {name} already exists on this machine; the test would delete it")
+    aside = {path: f"{path}.before-package-test-{os.getpid()}" for path in OWNED if os.path.lexists(path)}
+    for path, kept in aside.items():
+        os.rename(path, kept)
     try:
         yield
     finally:
@@ -147,8 +156,10 @@ def install_guard() -> Iterator[None]:
                 subprocess.run([tool, name], capture_output=True, check=False)
         if _exists("group", "iotcard-cli"):
             subprocess.run(["groupdel", "iotcard-cli"], capture_output=True, check=False)
-        for path in ("/etc/iotcard", "/var/lib/iotcard", "/opt/iotcard"):
+        for path in OWNED:
             shutil.rmtree(path, ignore_errors=True)
+        for path, kept in aside.items():
+            os.rename(kept, path)
 
 
 def _dpkg(*args: str) -> None:
@@ -214,7 +225,7 @@ def test_install_upgrade_and_purge(debs: dict[str, Path]) -> None:
         config.write("\n# edited on the device\n")
     edited = Path("/etc/iotcard/agent.toml").read_text()
     state = Path("/var/lib/iotcard")
-    state.mkdir(mode=0o750)
+    state.mkdir(mode=0o750, exist_ok=True)
     (state / "usage.db").write_bytes(b"state")
     shutil.chown(state, "iotcard", "iotcard")
     _dpkg("-i", str(debs["amd64"]))
