@@ -303,8 +303,8 @@ def _size(value: int | None) -> str:
 def svg_bars(points: list[dict[str, Any]], *, label_every: int, label: Callable[[str], str], title: str) -> Markup:
     """A bar chart of ``points`` (period, total_bytes) as inline SVG: one bar per period with its figure as a
     tooltip, the largest figure on the axis, every ``label_every``-th period labelled."""
-    width, height, left, bottom, top = 720, 200, 56, 24, 12
-    plot_w, plot_h = width - left - 8, height - bottom - top
+    width, height, left, right, bottom, top = 480, 220, 62, 18, 24, 12
+    plot_w, plot_h = width - left - right, height - bottom - top
     highest = max((int(p["total_bytes"]) for p in points), default=0)
     scale = _nice(highest)
     slot = plot_w / max(len(points), 1)
@@ -316,7 +316,7 @@ def svg_bars(points: list[dict[str, Any]], *, label_every: int, label: Callable[
     ]
     for step in range(5):
         y = top + plot_h - plot_h * step / 4
-        parts.append(f'<line class="grid" x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
             f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{html.escape(_axis(scale * step / 4))}</text>"
@@ -332,7 +332,7 @@ def svg_bars(points: list[dict[str, Any]], *, label_every: int, label: Callable[
             f'data-period="{html.escape(point["period"])}" data-bytes="{value}">'
             f"<title>{html.escape(text)}</title></rect>"
         )
-        if number % label_every == 0 or number == len(points) - 1:
+        if (len(points) - 1 - number) % label_every == 0:  # counted from the latest, which always has one
             parts.append(
                 f'<text class="axis" x="{left + slot * number + slot / 2:.1f}" y="{height - 6}" '
                 f'text-anchor="middle">{html.escape(label(point["period"]))}</text>'
@@ -664,7 +664,7 @@ def mount_console(
             card=detail,
             thumbnail=thumbnail,
             day_chart=svg_bars(days, label_every=7, label=lambda p: p[5:], title=t("days_30")),
-            month_chart=svg_bars(months, label_every=1, label=lambda p: p[2:], title=t("months_12")),
+            month_chart=svg_bars(months, label_every=1, label=_month_label(page.lang), title=t("months_12")),
             day_total=sum(int(p["total_bytes"]) for p in days),
             month_total=sum(int(p["total_bytes"]) for p in months),
             may_act=page.who.may_act(),
@@ -750,6 +750,16 @@ def mount_console(
 def _company(request: Request) -> dict[str, str]:
     company = request.query_params.get("company")
     return {"company": company[:128]} if company else {}
+
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _month_label(lang: str) -> Callable[[str], str]:
+    """A month's axis label (YYYY-MM): 1月…12月, or Jan…Dec."""
+    if lang == "zh":
+        return lambda period: f"{int(period[5:7])}月"
+    return lambda period: _MONTHS_EN[int(period[5:7]) - 1]
 
 
 def _fields(query: CardQuery) -> dict[str, Any]:

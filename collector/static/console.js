@@ -56,7 +56,7 @@ function actions(panel) {
       const page = await fetch(location.href, { credentials: "same-origin" });
       if (!page.ok) return;
       const fresh = new DOMParser().parseFromString(await page.text(), "text/html");
-      for (const id of ["plan", "charts", "diagnosis", "directed", "sim", "device"]) {
+      for (const id of ["banners", "card-head", "plan", "charts", "diagnosis", "directed", "sim", "device"]) {
         const now = fresh.getElementById(id);
         if (now) document.getElementById(id).replaceWith(document.importNode(now, true));
       }
