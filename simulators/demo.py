@@ -5,7 +5,8 @@
 3. `iotcard info` on the port, then the agent daemon (`iotcard run`) owning it,
 4. the reports arriving at the broker (`mosquitto_sub`), a cloud command round trip (`ping`),
 5. `iotcard status` and `iotcard diag` through the agent's control socket,
-6. the reference collector turning the reports into the card's record, and a clean stop (SIGTERM).
+6. the reference collector turning the reports into the card's record, and a clean stop (SIGTERM),
+7. the web console (``iotcard-collector serve``): its address and a token to sign in with, last.
 
 Nothing leaves 127.0.0.1.
 """
@@ -13,6 +14,7 @@ Nothing leaves 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -134,6 +136,32 @@ def publish_ping(port: int) -> None:
     client.disconnect()
 
 
+def console(work: Path, db: str, broker_port: int, iccid: str | None) -> subprocess.Popen[bytes]:
+    """``iotcard-collector serve`` on a free port, an admin token, and the card's page to open: printed last."""
+    web_port = free_port()
+    created = subprocess.run(
+        [sys.executable, "-m", "collector.cli", "tokens", "create", "--db", db, "--company", "Acme Automation",
+         "--role", "admin", "--enterprise", "--name", "demo", "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    token = json.loads(created.stdout)["token"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "collector.cli", "serve", "--db", db, "--port", str(web_port),
+         "--broker", f"mqtt://127.0.0.1:{broker_port}"],
+        stdout=subprocess.DEVNULL, stderr=(work / "console.log").open("wb"),
+    )  # fmt: skip
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", web_port)) == 0:
+                break
+        time.sleep(0.1)
+    page = f"http://127.0.0.1:{web_port}/console/cards" + (f"/{iccid}" if iccid else "")
+    say("the web console (iotcard-collector serve): open the page, sign in with the token")
+    print(f"  console  {page}\n  token    {token}", flush=True)
+    return server
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="quectel_ec25", help="modem simulator profile")
@@ -222,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  the agent exited {code} after {time.monotonic() - started:.1f} s")
         time.sleep(0.5)
         show_messages(messages, seen)
+        procs.append(console(work, db, port, iccid))
+        if sys.stdin.isatty():
+            with contextlib.suppress(EOFError, KeyboardInterrupt):
+                input("  Enter stops the demo (the console stops with it) ")
         return 0 if code == 0 else 1
     finally:
         for proc in reversed(procs):
