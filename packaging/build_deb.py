@@ -129,6 +129,10 @@ def install_wheels(arch: Arch, requirements: list[str], wheels: Path, lib: Path)
     run([*cmd, "-c", str(HERE / "constraints.txt"), *requirements])
     # Console scripts of dependencies carry this machine's interpreter path; the package has its own launcher.
     shutil.rmtree(lib / "bin", ignore_errors=True)
+    pinned = {line.split("==")[0] for line in (HERE / "constraints.txt").read_text().splitlines() if "==" in line}
+    installed = {info.name.split("-")[0].lower().replace("_", "-") for info in lib.glob("*.dist-info")}
+    if installed - pinned:
+        raise BuildError(f"not pinned in packaging/constraints.txt: {', '.join(sorted(installed - pinned))}")
 
 
 def copy_sources(lib: Path, version: str, project: dict) -> None:
