@@ -408,7 +408,7 @@ def mount_console(
     """Mount the console at ``/console`` on the API ``app`` and add the thumbnail routes to the API."""
     access = TokenAdmin(store)
     counts = _Counts(count_ttl)
-    choices_cache = _Counts(max(count_ttl, 30.0) if count_ttl > 0 else 0)
+    choices_cache = _Counts(30.0)  # the filter menus: carriers and plans change rarely
     _ensure_thumbnails(store)
     app.include_router(_thumbnail_api(store, access))
 

@@ -64,8 +64,15 @@ def chrome() -> Iterator[Any]:
                      f"--user-data-dir={profile}", "--window-size=1280,900", "--lang=zh-CN"):  # fmt: skip
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})  # headless ignores --lang
+    offline = os.environ.get("SE_OFFLINE")
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager never fetches a browser or a driver
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    finally:
+        if offline is None:
+            del os.environ["SE_OFFLINE"]
+        else:
+            os.environ["SE_OFFLINE"] = offline
     driver.set_page_load_timeout(20)
     try:
         yield driver
