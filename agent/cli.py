@@ -54,6 +54,22 @@ def _command_modules() -> list[object]:
     return sorted(found, key=lambda module: getattr(module, "ORDER", 100))
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version (the .deb records it too), read only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("iotcard")
+        except PackageNotFoundError:
+            found = "0+unknown"
+        parser.exit(message=f"iotcard {found}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iotcard",
@@ -62,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug log on stderr (AT traffic, tracebacks)")
+    parser.add_argument("--version", action=_Version, help="print the agent's version and exit")
     parser.add_argument("--lang", choices=("en", "zh"), help="output language (default: from LANG)")
     parser.add_argument(
         "--socket",

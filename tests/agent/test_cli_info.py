@@ -312,3 +312,12 @@ def test_no_port_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "--port" in result.stderr
+
+
+def test_version_prints_the_installed_version() -> None:
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    done = subprocess.run([sys.executable, "-m", "agent.cli", "--version"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and done.stdout.strip() == f"iotcard {version('iotcard')}"

@@ -120,8 +120,9 @@ def test_the_agents_port_by_any_name_goes_through_the_agent(gateway: Gateway, tm
     assert no_port.returncode == 0 and json.loads(no_port.stdout)["sim"]["iccid"] == PROFILES[PROFILE_A].sim.iccid
 
 
-def test_diag_and_at_on_another_port_read_that_modem(gateway: Gateway) -> None:
-    diag = gateway.cli("diag", "--port", gateway.port_b, "--json")
+def test_diag_and_at_on_another_port_read_that_modem(gateway: Gateway, tmp_path: Path) -> None:
+    # Run here, not in the agent: its own state dir (never the machine's /var/lib/iotcard).
+    diag = gateway.cli("diag", "--port", gateway.port_b, "--state-dir", str(tmp_path / "diag-state"), "--json")
     assert diag.returncode in (0, 1), diag.stdout + diag.stderr
     snapshot = json.loads(diag.stdout)["snapshot"]
     assert snapshot["sim"]["iccid"] == PROFILES[PROFILE_B].sim.iccid and snapshot["port"] == gateway.port_b
