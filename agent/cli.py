@@ -67,7 +67,8 @@ class _Version(argparse.Action):
             found = version("iotcard")
         except PackageNotFoundError:
             found = "0+unknown"
-        parser.exit(message=f"iotcard {found}\n")
+        sys.stdout.write(f"iotcard {found}\n")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
