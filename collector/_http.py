@@ -6,6 +6,7 @@ error and port 0 (any free one, for tests) is known before the first request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from datetime import date
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._api import Commander, create_app
 from ._store import DEFAULT_THRESHOLDS, Store, Thresholds
@@ -20,6 +22,50 @@ from ._store import DEFAULT_THRESHOLDS, Store, Thresholds
 __all__ = ["ApiServer"]
 
 log = logging.getLogger(__name__)
+
+
+#: A request's head must have arrived this many seconds after the connection opened (or after the previous response
+#: on a kept-alive connection); uvicorn's own keep-alive timer is reset by every byte, so a client dripping a byte at a
+#: time (or 1,000 clients each sending half a request) would hold their sockets forever.
+HEAD_TIMEOUT = 10.0
+#: Connections served at once; beyond it uvicorn answers 503 at once instead of queueing without bound.
+MAX_CONNECTIONS = 1000
+
+
+class _HeadDeadline(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's head."""
+
+    _head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_deadline = self.loop.call_later(HEAD_TIMEOUT, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._disarm()  # a whole request head came in: it is being answered
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _too_slow(self) -> None:
+        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+            self.transport.close()
 
 
 class ApiServer:
@@ -65,6 +111,9 @@ class ApiServer:
             server_header=False,
             proxy_headers=False,
             timeout_graceful_shutdown=10,
+            http=_HeadDeadline,
+            limit_concurrency=MAX_CONNECTIONS,
+            timeout_keep_alive=5,
         )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
