@@ -471,6 +471,43 @@ def _upgrade_v5(connection: Connection) -> None:
         table.create(connection)
 
 
+# Version 6, search with an index. The list's search matches part of an ICCID, IMEI, device id or device name; a
+# LIKE '%part%' on four columns scanned every card (0.3-0.5 s over 100,000). The four go into one searchable text
+# (separated by a character no search contains) with a trigram index: pg_trgm's GIN on PostgreSQL, an FTS5
+# trigram table kept by triggers on SQLite. Both answer LIKE '%part%' from the index for parts of 3 characters or
+# more; shorter parts scan, as before.
+SEARCH_SEPARATOR = "\x01"
+_SQLITE_SEARCH_TEXT = (
+    "coalesce({p}.iccid,'')||char(1)||coalesce({p}.imei,'')||char(1)||coalesce({p}.device_id,'')||char(1)"
+    "||coalesce({p}.device_name,'')"
+)
+PG_SEARCH_TEXT = (
+    "lower(coalesce({p}iccid,'')||chr(1)||coalesce({p}imei,'')||chr(1)||coalesce({p}device_id,'')||chr(1)"
+    "||coalesce({p}device_name,''))"
+)
+
+
+def _upgrade_v6(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        searched = PG_SEARCH_TEXT.format(p="")
+        connection.execute(text(f"CREATE INDEX ix_cards_search ON cards USING gin (({searched}) gin_trgm_ops)"))
+        return
+    new = _SQLITE_SEARCH_TEXT.format(p="new")
+    for statement in (
+        "CREATE VIRTUAL TABLE cards_search USING fts5(iccid UNINDEXED, body, tokenize='trigram')",
+        f"INSERT INTO cards_search (iccid, body) SELECT iccid, {_SQLITE_SEARCH_TEXT.format(p='cards')} FROM cards",
+        "CREATE TRIGGER cards_search_insert AFTER INSERT ON cards BEGIN "
+        f"INSERT INTO cards_search (iccid, body) VALUES (new.iccid, {new}); END",
+        "CREATE TRIGGER cards_search_update AFTER UPDATE OF iccid, imei, device_id, device_name ON cards BEGIN "
+        "DELETE FROM cards_search WHERE iccid = old.iccid; "
+        f"INSERT INTO cards_search (iccid, body) VALUES (new.iccid, {new}); END",
+        "CREATE TRIGGER cards_search_delete AFTER DELETE ON cards BEGIN "
+        "DELETE FROM cards_search WHERE iccid = old.iccid; END",
+    ):
+        connection.execute(text(statement))
+
+
 def _create_v1(connection: Connection) -> None:
     metadata = MetaData()
     _v1_tables(metadata)
@@ -485,6 +522,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (3, "ingest hardening: dead letters with their payload, the company a device claims", _upgrade_v3),
     (4, "HTTP API: tokens, audit log, card actions", _upgrade_v4),
     (5, "alerts: webhooks, conditions, delivery outbox", _upgrade_v5),
+    (6, "search with a trigram index (pg_trgm on PostgreSQL, FTS5 trigram on SQLite)", _upgrade_v6),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

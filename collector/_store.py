@@ -40,8 +40,10 @@ from sqlalchemy import (
     event,
     func,
     literal,
+    literal_column,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -66,7 +68,7 @@ from agent.contract import (
 
 from ._errors import SettingsError, StoreError
 from ._ingest import Accepted, Rejected
-from ._schema import SCHEMA_VERSION, Tables, migrate, schema_version
+from ._schema import PG_SEARCH_TEXT, SCHEMA_VERSION, SEARCH_SEPARATOR, Tables, migrate, schema_version
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -1097,16 +1099,26 @@ class Store:
         if wanted:
             conditions.append(and_(*wanted) if query.match == "all" else or_(*wanted))
         if query.search:
-            pattern = "%" + query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            conditions.append(
-                or_(
-                    c.iccid.ilike(pattern, escape="\\"),
-                    c.imei.ilike(pattern, escape="\\"),
-                    c.device_id.ilike(pattern, escape="\\"),
-                    c.device_name.ilike(pattern, escape="\\"),
-                )
-            )
+            conditions.append(self._search(query.search))
         return and_(*conditions) if conditions else true()
+
+    def _search(self, search: str) -> ColumnElement[bool]:
+        """Part of an ICCID, IMEI, device id or device name, case-insensitive, from the trigram index (schema 6)."""
+        c = self.tables.cards.c
+        part = search.replace(SEARCH_SEPARATOR, "")
+        escaped = "%" + part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        if not self._sqlite:  # LIKE's default escape is the backslash: pg_trgm's GIN answers it
+            return literal_column(PG_SEARCH_TEXT.format(p="cards.")).like(escaped.lower())
+        if "%" in part or "_" in part or "\\" in part:  # FTS5 answers LIKE from its index only without ESCAPE
+            return or_(
+                *(column.ilike(escaped, escape="\\") for column in (c.iccid, c.imei, c.device_id, c.device_name))
+            )
+        found: Any = (
+            select(literal_column("iccid"))
+            .select_from(text("cards_search"))
+            .where(literal_column("body").like(bindparam("search_part", "%" + part + "%")))
+        )
+        return c.iccid.in_(found)
 
     def _sort_key(self, sort: str) -> tuple[ColumnElement[Any], bool]:
         descending = sort.startswith("-")
