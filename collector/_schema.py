@@ -494,16 +494,17 @@ def _upgrade_v6(connection: Connection) -> None:
         connection.execute(text(f"CREATE INDEX ix_cards_search ON cards USING gin (({searched}) gin_trgm_ops)"))
         return
     new = _SQLITE_SEARCH_TEXT.format(p="new")
+    # The search rows share the cards' rowids, so the triggers find theirs by rowid, not by a scan.
     for statement in (
-        "CREATE VIRTUAL TABLE cards_search USING fts5(iccid UNINDEXED, body, tokenize='trigram')",
-        f"INSERT INTO cards_search (iccid, body) SELECT iccid, {_SQLITE_SEARCH_TEXT.format(p='cards')} FROM cards",
+        "CREATE VIRTUAL TABLE cards_search USING fts5(body, tokenize='trigram')",
+        f"INSERT INTO cards_search (rowid, body) SELECT rowid, {_SQLITE_SEARCH_TEXT.format(p='cards')} FROM cards",
         "CREATE TRIGGER cards_search_insert AFTER INSERT ON cards BEGIN "
-        f"INSERT INTO cards_search (iccid, body) VALUES (new.iccid, {new}); END",
+        f"INSERT INTO cards_search (rowid, body) VALUES (new.rowid, {new}); END",
         "CREATE TRIGGER cards_search_update AFTER UPDATE OF iccid, imei, device_id, device_name ON cards BEGIN "
-        "DELETE FROM cards_search WHERE iccid = old.iccid; "
-        f"INSERT INTO cards_search (iccid, body) VALUES (new.iccid, {new}); END",
+        "DELETE FROM cards_search WHERE rowid = old.rowid; "
+        f"INSERT INTO cards_search (rowid, body) VALUES (new.rowid, {new}); END",
         "CREATE TRIGGER cards_search_delete AFTER DELETE ON cards BEGIN "
-        "DELETE FROM cards_search WHERE iccid = old.iccid; END",
+        "DELETE FROM cards_search WHERE rowid = old.rowid; END",
     ):
         connection.execute(text(statement))
 

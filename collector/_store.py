@@ -1114,11 +1114,11 @@ class Store:
                 *(column.ilike(escaped, escape="\\") for column in (c.iccid, c.imei, c.device_id, c.device_name))
             )
         found: Any = (
-            select(literal_column("iccid"))
+            select(literal_column("rowid"))
             .select_from(text("cards_search"))
             .where(literal_column("body").like(bindparam("search_part", "%" + part + "%")))
         )
-        return c.iccid.in_(found)
+        return literal_column("cards.rowid").in_(found)
 
     def _sort_key(self, sort: str) -> tuple[ColumnElement[Any], bool]:
         descending = sort.startswith("-")
