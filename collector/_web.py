@@ -555,19 +555,22 @@ def mount_console(
         extra, shown = parsed["extra"], parsed["shown"]
         day = today()
         key = (scope, query.wanted(), query.search, tuple(sorted(extra.items())), day)
-        total = counts.get(
-            ("total", *key),
-            lambda: store.list_cards_by(
-                CardQuery(company=scope, search=query.search, filters=query.wanted(), limit=1),
-                today=day,
-                thresholds=thresholds,
-                **extra,
-            )[0],
-        )
         badges = counts.get(
             ("counts", scope, query.search, day),
             lambda: store.card_counts(CardQuery(company=scope, search=query.search), today=day, thresholds=thresholds),
         )
+        if any(value is not None for value in extra.values()):
+            total = counts.get(
+                ("total", *key),
+                lambda: store.list_cards_by(
+                    CardQuery(company=scope, search=query.search, filters=query.wanted(), limit=1),
+                    today=day,
+                    thresholds=thresholds,
+                    **extra,
+                )[0],
+            )
+        else:  # one quick filter or none: its badge is the total, and one scan counted both
+            total = int(badges[query.wanted()[0] if query.wanted() else "all"])
         _, rows = store.list_cards_by(
             CardQuery(**{**_fields(query), "count": False}), today=day, thresholds=thresholds, **extra
         )
