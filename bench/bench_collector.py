@@ -245,7 +245,9 @@ def _p(timings: list[float], share: float) -> float:
     return ordered[max(0, int(len(ordered) * share) - 1)] * 1000
 
 
-def api_latency(db_url: str, cards: int, requests: int, clients: int = 10, seconds: float = 15.0) -> dict[str, float]:
+def api_latency(
+    db_url: str, cards: int, requests: int, clients: int = 10, seconds: float = 15.0, workers: int = 2
+) -> dict[str, float]:
     """Seed ``cards`` cards, serve them (``iotcard-collector serve``, uvicorn) and measure: one client on
     ``/cards?filter=low`` pages; ``/cards/counts`` with the count cache off (every request scans); and ``clients``
     concurrent keep-alive clients (two processes) on ``filter=low`` pages, by cursor and by offset, as shipped (the
@@ -270,7 +272,16 @@ def api_latency(db_url: str, cards: int, requests: int, clients: int = 10, secon
     finally:
         server.terminate()
         server.wait(10)
+    server, port = _serve(db_url, "--workers", str(workers))  # the same, with worker processes
+    try:
+        workers_rps, workers_p99 = _concurrent(port, token, clients, seconds, keyset=True)
+    finally:
+        server.terminate()
+        server.wait(10)
     return {
+        "workers": workers,
+        "workers_rps": workers_rps,
+        "workers_p99_ms": workers_p99,
         "cards": total,
         "low": badges["low"],
         "seed_s": seeded,
@@ -300,7 +311,9 @@ def _print_api(apis: list[tuple[str, dict[str, float]]], args: argparse.Namespac
             f"  {args.clients} concurrent clients on filter=low pages by next_cursor: {api['keyset_rps']:.0f} req/s "
             f"(goal >= 150), p99 {api['keyset_p99_ms']:.1f} ms\n"
             f"  {args.clients} concurrent clients on filter=low pages by offset (0-4900): {api['offset_rps']:.0f} "
-            f"req/s, p99 {api['offset_p99_ms']:.1f} ms"
+            f"req/s, p99 {api['offset_p99_ms']:.1f} ms\n"
+            f"  the same by next_cursor, serve --workers {api['workers']:.0f}: {api['workers_rps']:.0f} req/s, "
+            f"p99 {api['workers_p99_ms']:.1f} ms"
         )
 
 

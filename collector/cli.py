@@ -11,6 +11,7 @@ Exit codes (stable, for scripts):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -203,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         metavar="SECONDS",
         help="reuse list totals and badge counts this long (default %(default)s; 0: count every time)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving the one listening socket (default 1; about one per core helps under load)",
     )
     _threshold_options(serve)
     _broker_options(serve)
@@ -512,8 +519,42 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
         else:
             out.text(f"serving the card API on {address} (OpenAPI: {address}/openapi.json); Ctrl-C stops")
         out.out.flush()
-        server.serve_forever()  # uvicorn: SIGINT and SIGTERM stop it gracefully
+        # uvicorn raises SIGINT/SIGTERM again once it has shut down; as SystemExit here, the workers are stopped
+        # and the exit is clean (0) instead of death by the signal.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _exit_on_signal)
+        children = _fork_workers(store, max(1, min(args.workers, 32)) - 1)
+        try:
+            server.serve_forever()  # uvicorn: SIGINT and SIGTERM stop it gracefully
+        finally:
+            _stop_workers(children)
     return EXIT_OK
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _fork_workers(store: Store, count: int) -> list[int]:
+    """``count`` more processes serving the same listening socket (the kernel spreads the connections). Each has
+    its own event loop, database connections and count cache; nothing runs yet when they fork."""
+    children = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:  # the worker: fresh database connections, then the same serve loop as the parent's
+            store.engine.dispose(close=False)
+            return []
+        children.append(pid)
+    return children
+
+
+def _stop_workers(children: list[int]) -> None:
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in children:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
 
 def _tokens_create(args: argparse.Namespace, out: _Out) -> int:

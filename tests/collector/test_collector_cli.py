@@ -225,3 +225,37 @@ def test_prune_keeps_each_record_its_retention(sqlite_url: str) -> None:
         assert store.count("received") == 0 and store.card(fleet.devices[0].iccid) is not None  # records stay
     status, _, err = run("prune", "--db", sqlite_url, "--retention", "cards=1")
     assert status == 2 and "TABLE=DAYS" in err
+
+
+def test_serve_with_worker_processes_answers_and_stops_cleanly(sqlite_url: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from mosquitto_support import free_port
+
+    assert run("migrate", "--db", sqlite_url)[0] == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "collector.cli", "serve", "--db", sqlite_url, "--port", str(port), "--no-actions",
+         "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline, answers = time.monotonic() + 30, 0
+        while answers < 20 and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as answer:
+                    answers += answer.status == 200
+            except OSError:
+                time.sleep(0.1)
+        assert answers == 20
+        workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) == 1  # the parent serves too: two processes on one socket
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(20)
+    assert code == 0, server.stderr.read() if server.stderr else ""
+    assert subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True).returncode == 1  # none left
