@@ -66,6 +66,8 @@ bench: $(STAMP) deb-deps
 	$(BIN)/python bench/bench_diag.py
 	$(BIN)/python bench/bench_telemetry.py
 	$(BIN)/python bench/bench_collector.py
+	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_console.py
 	$(BIN)/python bench/bench_daemon.py --duration 600
 
 clean:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -52,6 +53,7 @@ class Tables:
         built = _v3_tables(metadata)
         built.update({table.name: table for table in _v4_new_tables(metadata)})
         built.update({table.name: table for table in _v5_new_tables(metadata)})
+        built.update({table.name: table for table in _v7_new_tables(metadata)})
         self.migrations = built["schema_migrations"]
         self.devices = built["devices"]
         self.cards = built["cards"]
@@ -73,6 +75,7 @@ class Tables:
         self.alert_state = built["alert_state"]
         self.alert_outbox = built["alert_outbox"]
         self.alert_cursor = built["alert_cursor"]
+        self.device_thumbnails = built["device_thumbnails"]
 
 
 def _v1_tables(metadata: MetaData) -> dict[str, Table]:
@@ -509,6 +512,27 @@ def _upgrade_v6(connection: Connection) -> None:
         connection.execute(text(statement))
 
 
+# Version 7, the HMI project pictures the console shows (``PUT /devices/{id}/thumbnail``), by device.
+def _v7_new_tables(metadata: MetaData) -> list[Table]:
+    return [
+        Table(
+            "device_thumbnails",
+            metadata,
+            Column("device_id", String(128), primary_key=True),
+            Column("media_type", String(16), nullable=False),
+            Column("data", LargeBinary, nullable=False),
+            Column("etag", String(32), nullable=False),
+            Column("updated_at", DateTime, nullable=False),
+        )
+    ]
+
+
+def _upgrade_v7(connection: Connection) -> None:
+    metadata = MetaData()
+    for table in _v7_new_tables(metadata):
+        table.create(connection, checkfirst=True)  # a console of the previous build may have made it already
+
+
 def _create_v1(connection: Connection) -> None:
     metadata = MetaData()
     _v1_tables(metadata)
@@ -524,6 +548,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (4, "HTTP API: tokens, audit log, card actions", _upgrade_v4),
     (5, "alerts: webhooks, conditions, delivery outbox", _upgrade_v5),
     (6, "search with a trigram index (pg_trgm on PostgreSQL, FTS5 trigram on SQLite)", _upgrade_v6),
+    (7, "device pictures for the console", _upgrade_v7),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

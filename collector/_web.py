@@ -36,12 +36,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, select
+from sqlalchemy import MetaData, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ._access import Principal, TokenAdmin
 from ._api import ApiProblem, Problem, _Counts
 from ._errors import StoreError
+from ._schema import _v7_new_tables
 from ._store import FILTERS, MIB, SORTS, CardQuery, Store, Thresholds
 from ._views import card_detail, card_summary, cards_csv
 
@@ -66,18 +67,9 @@ _SECURITY_HEADERS = {
     "Cache-Control": "private, no-store",
 }
 
-# The HMI project's picture, by device. Its own table (created when missing): pictures are not part of the
-# ingest schema's migrations and nothing else reads them.
-_THUMB_METADATA = MetaData()
-THUMBNAILS = Table(
-    "device_thumbnails",
-    _THUMB_METADATA,
-    Column("device_id", String(128), primary_key=True),
-    Column("media_type", String(16), nullable=False),
-    Column("data", LargeBinary, nullable=False),
-    Column("etag", String(32), nullable=False),
-    Column("updated_at", DateTime, nullable=False),
-)
+# The HMI project's picture, by device (schema 7). Queries name its columns only, so the table object of any
+# metadata serves.
+THUMBNAILS = _v7_new_tables(MetaData())[0]
 
 # ---------------------------------------------------------------- words
 
@@ -409,7 +401,6 @@ def mount_console(
     access = TokenAdmin(store)
     counts = _Counts(count_ttl)
     choices_cache = _Counts(30.0)  # the filter menus: carriers and plans change rarely
-    _ensure_thumbnails(store)
     app.include_router(_thumbnail_api(store, access))
 
     environment = Environment(
@@ -861,13 +852,6 @@ def _answer(status: int, answer: Any, lang: str) -> JSONResponse:
 
 
 # ---------------------------------------------------------------- thumbnails
-
-
-def _ensure_thumbnails(store: Store) -> None:
-    try:
-        _THUMB_METADATA.create_all(store.engine, checkfirst=True)
-    except Exception as exc:  # a read-only database still serves the pages, without pictures
-        log.warning("console: cannot create the thumbnails table: %s", type(exc).__name__)
 
 
 def _thumbnail_tag(store: Store, device_id: str) -> str | None:
