@@ -821,13 +821,14 @@ class Store:
             set_={name: ins.excluded[name] for name in (*values, "reported_at")},
             where=or_(table.c.reported_at.is_(None), table.c.reported_at <= ins.excluded.reported_at),
         )
+        # In key order on PostgreSQL, so that concurrent writers lock rows in one order (no deadlock); SQLite has
+        # one writer at a time and needs no order.
+        keys = rows if self._sqlite else sorted(rows)
         conn.execute(
             stmt,
             [
-                {"iccid": iccid, key: bucket, **fields, "reported_at": ts}
-                for (iccid, bucket), (ts, fields) in sorted(
-                    rows.items(), key=lambda entry: (entry[0][0], str(entry[0][1]))
-                )
+                {"iccid": bucket_key[0], key: bucket_key[1], **rows[bucket_key][1], "reported_at": rows[bucket_key][0]}
+                for bucket_key in keys
             ],
         )
 
