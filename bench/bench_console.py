@@ -18,7 +18,6 @@ import http.client
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "agent" / "telemetry")]
 
-from mosquitto_support import free_port  # noqa: E402
+from bench_collector import _serve as serve  # noqa: E402  (the same `iotcard-collector serve` on a free port)
 
 from collector import Store, TokenAdmin, decode  # noqa: E402
 from collector._ingest import Accepted  # noqa: E402
@@ -58,29 +57,6 @@ def seed(db_url: str, cards: int) -> tuple[list[str], dict[str, str]]:
             "ACME viewer": admin.create(name="bench viewer", company="ACME", role="viewer")[1],
         }
     return [d.iccid for d in fleet.devices], tokens
-
-
-def serve(db_url: str, *options: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port), "--no-actions",
-         *options],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("GET", "/health")
-            conn.getresponse().read()
-            conn.close()
-            return server, port
-        except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.1)
 
 
 def first_bytes(port: int, token: str, paths: list[str]) -> tuple[list[float], list[float]]:

@@ -306,13 +306,7 @@ def _v2_tables(metadata: MetaData) -> dict[str, Table]:
 
 def _upgrade_v2(connection: Connection) -> None:
     """Add version 2's columns and tables. Old usage rows get ``reported_at`` NULL: older than any new report."""
-    preparer = connection.dialect.identifier_preparer
-    for name, columns in _V2_COLUMNS.items():
-        for column in columns:
-            kind = column.type.compile(dialect=connection.dialect)
-            connection.execute(
-                text(f"ALTER TABLE {preparer.quote(name)} ADD COLUMN {preparer.quote(column.name)} {kind}")
-            )
+    _add_columns(connection, _V2_COLUMNS)
     metadata = MetaData()
     for table in _v2_new_tables(metadata):
         table.create(connection)
