@@ -46,6 +46,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=3600.0, help="seconds to run (default one hour)")
     parser.add_argument("--delay-ms", type=float, default=20.0, help="simulator answer delay")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--samples", type=Path, help="append each sample (seconds, RSS bytes, CPU seconds) to this CSV")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="iotcard-bench-"))
     broker = Broker(work / "broker")
@@ -85,6 +86,10 @@ def main() -> int:
         notify.settimeout(0.01)
         while time.monotonic() - wall_start < args.duration:
             rss.append(rss_bytes(daemon.pid))
+            if args.samples:
+                with args.samples.open("a") as out:
+                    elapsed = time.monotonic() - wall_start
+                    out.write(f"{elapsed:.0f},{rss[-1]},{cpu_seconds(daemon.pid) - cpu_start:.2f}\n")
             t0 = time.perf_counter()
             status = subprocess.run(
                 [sys.executable, "-m", "agent.cli", "--socket", str(control), "status", "--json"],
@@ -103,8 +108,13 @@ def main() -> int:
         wall = time.monotonic() - wall_start
         cpu = cpu_seconds(daemon.pid) - cpu_start
         # Status calls each cost the daemon a little; they are part of the measured load on purpose.
-        steady = statistics.median(rss[len(rss) // 2 :])
-        warm = statistics.median(rss[1 : max(2, len(rss) // 10)])
+        # Early: the first 10 minutes (the first tenth on short runs); late: the last hour (the second half on runs
+        # under two hours). Medians, so one status call's transient does not decide.
+        per_minute = 60 / args.every
+        early_n = int(10 * per_minute) if wall >= 7200 else max(2, len(rss) // 10)
+        late_n = int(60 * per_minute) if wall >= 7200 else len(rss) // 2
+        steady = statistics.median(rss[-late_n:])
+        warm = statistics.median(rss[1:early_n])
         print(f"iotcard run, {wall:.0f} s, simulator delay {args.delay_ms:g} ms, broker on loopback, default intervals")
         print(f"start-up to READY        {ready_s:.2f} s")
         print(f"RSS peak / steady        {max(rss) / 2**20:.1f} MB / {steady / 2**20:.1f} MB   (goal <= 45 MB)")
