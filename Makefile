@@ -22,7 +22,7 @@ help:
 	@echo "                the agent daemon reporting over MQTT, a cloud command, 'iotcard status'/'diag' through the"
 	@echo "                agent's socket, and the collector's card record filled in from the reports"
 	@echo "make lint       ruff"
-	@echo "make typecheck  mypy (strict on drivers/, checked on agent/ and collector/)"
+	@echo "make typecheck  mypy (strict on iotcard/drivers/, checked on the rest of iotcard/)"
 	@echo "make bench      run every benchmark under bench/, collector included (results go in docs/benchmarks.md)"
 	@echo "make deb        dist/iotcard-agent_<version>_{amd64,arm64,armhf}.deb: the agent for Debian 12 devices"
 
@@ -46,14 +46,14 @@ test: $(STAMP) deb-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP) deb-deps
-	$(BIN)/python -m simulators.demo
+	$(BIN)/python -m iotcard.simulators.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check agent drivers collector simulators tests bench packaging packaging/iotcard
-	$(BIN)/ruff format --check agent drivers collector simulators tests bench packaging packaging/iotcard
+	$(BIN)/ruff check iotcard tests bench packaging packaging/iotcard
+	$(BIN)/ruff format --check iotcard tests bench packaging packaging/iotcard
 
 typecheck: $(STAMP)
-	$(BIN)/mypy drivers agent collector
+	$(BIN)/mypy iotcard
 
 # Target wheels are fetched once into build/deb/wheels (PyPI); later builds need no network.
 deb: $(STAMP)

@@ -32,9 +32,9 @@ from mosquitto_support import MOSQUITTO, Broker, free_port  # noqa: E402
 from pg_support import PostgresCluster, postgres_available  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from collector import BrokerSettings, Collector, Store, TokenAdmin, decode  # noqa: E402
-from collector._ingest import Accepted  # noqa: E402
-from simulators.fleet import Fleet, FleetLink  # noqa: E402
+from iotcard.collector import BrokerSettings, Collector, Store, TokenAdmin, decode  # noqa: E402
+from iotcard.collector._ingest import Accepted  # noqa: E402
+from iotcard.simulators.fleet import Fleet, FleetLink  # noqa: E402
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 HOURLY_BYTES = 4096
@@ -68,7 +68,7 @@ def ingest(db_url: str, label: str, devices: int, rounds: int, workdir: Path) ->
         assert session.wait_subscribed(10), session.worker.last_error
         session.stop()
     collector = subprocess.Popen(
-        [sys.executable, "-m", "collector.cli", "run", "--db", db_url, "--broker", f"mqtt://127.0.0.1:{broker.port}",
+        [sys.executable, "-m", "iotcard.collector.cli", "run", "--db", db_url, "--broker", f"mqtt://127.0.0.1:{broker.port}",
          "--client-id", f"bench-{label}"],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -148,7 +148,7 @@ def _seed_cards(db_url: str, cards: int) -> tuple[int, float, str]:
 def _serve(db_url: str, *options: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port), "--no-actions",
+        [sys.executable, "-m", "iotcard.collector.cli", "serve", "--db", db_url, "--port", str(port), "--no-actions",
          *options],
         cwd=REPO,
         stdout=subprocess.DEVNULL,

@@ -29,9 +29,9 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "agent" / "telemetry")]
 
 from bench_collector import _serve as serve  # noqa: E402  (the same `iotcard-collector serve` on a free port)
 
-from collector import Store, TokenAdmin, decode  # noqa: E402
-from collector._ingest import Accepted  # noqa: E402
-from simulators.fleet import Fleet  # noqa: E402
+from iotcard.collector import Store, TokenAdmin, decode  # noqa: E402
+from iotcard.collector._ingest import Accepted  # noqa: E402
+from iotcard.simulators.fleet import Fleet  # noqa: E402
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 

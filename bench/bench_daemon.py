@@ -24,7 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "agent" / "telemetry")]
 
 from mosquitto_support import Broker  # noqa: E402
 
-from simulators.modem import ModemSimulator  # noqa: E402
+from iotcard.simulators.modem import ModemSimulator  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -68,7 +68,7 @@ def main() -> int:
     env = {**os.environ, "NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "120000000", "MALLOC_ARENA_MAX": "2"}
     started = time.perf_counter()
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
+        [sys.executable, "-m", "iotcard.agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -92,7 +92,7 @@ def main() -> int:
                     out.write(f"{elapsed:.0f},{rss[-1]},{cpu_seconds(daemon.pid) - cpu_start:.2f}\n")
             t0 = time.perf_counter()
             status = subprocess.run(
-                [sys.executable, "-m", "agent.cli", "--socket", str(control), "status", "--json"],
+                [sys.executable, "-m", "iotcard.agent.cli", "--socket", str(control), "status", "--json"],
                 capture_output=True,
                 cwd=ROOT,
             )

@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # The project root first, so "tests/agent" and "tests/drivers" never shadow the real packages.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from agent.cli import main as iotcard  # noqa: E402
 from directed_loopback import RECORDS, Dnsmasq, OpenListener  # noqa: E402
-from simulators.modem import ModemSimulator  # noqa: E402
+from iotcard.agent.cli import main as iotcard  # noqa: E402
+from iotcard.simulators.modem import ModemSimulator  # noqa: E402
 
 TARGET_WALL_S = 3.0
 
@@ -52,7 +52,7 @@ def main() -> int:
                     started = time.perf_counter()
                     if mode == "CLI":
                         done = subprocess.run(
-                            [sys.executable, "-m", "agent.cli", *argv], capture_output=True, text=True, cwd=ROOT
+                            [sys.executable, "-m", "iotcard.agent.cli", *argv], capture_output=True, text=True, cwd=ROOT
                         )
                         output = done.stdout
                     else:

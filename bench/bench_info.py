@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from drivers.modem import Modem
-from simulators.modem import ModemSimulator
+from iotcard.drivers.modem import Modem
+from iotcard.simulators.modem import ModemSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def main() -> int:
         with ModemSimulator(profile="quectel_ec25", answer_delay=args.delay_ms / 1000) as sim:
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "agent.cli", "info", "--port", sim.path, "--json"],
+                [sys.executable, "-m", "iotcard.agent.cli", "info", "--port", sim.path, "--json"],
                 check=True,
                 capture_output=True,
                 cwd=ROOT,

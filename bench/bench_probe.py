@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # The project root first, so "tests/agent" and "tests/drivers" never shadow the real packages.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from agent.directed import ProbeOptions, parse_dns_server, probe_texts  # noqa: E402
 from directed_loopback import RECORDS, BlockedListener, ClosedPort, Dnsmasq, OpenListener  # noqa: E402
+from iotcard.agent.directed import ProbeOptions, parse_dns_server, probe_texts  # noqa: E402
 
 TARGET_WALL_S = 2.5
 
@@ -60,7 +60,7 @@ def main() -> int:
         print(f"{'probe_texts':<22} median {statistics.median(times):.3f} s   max {max(times):.3f} s")
         print("verdicts: " + ", ".join(f"{name} {count}" for name, count in sorted(verdicts.items())))
         # The whole command as a technician runs it: interpreter start, imports, probes, JSON output.
-        argv = [sys.executable, "-m", "agent.cli", "probe", *texts, "--dns", server.address]
+        argv = [sys.executable, "-m", "iotcard.agent.cli", "probe", *texts, "--dns", server.address]
         argv += ["--timeout", str(args.timeout), "--json"]
         cli_times: list[float] = []
         for _ in range(args.runs):

@@ -25,9 +25,9 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "collector")]
 from pg_support import PostgresCluster, postgres_available  # noqa: E402
 from sqlalchemy import or_  # noqa: E402
 
-from collector import CardQuery, Store, decode  # noqa: E402
-from collector._ingest import Accepted  # noqa: E402
-from simulators.fleet import Fleet  # noqa: E402
+from iotcard.collector import CardQuery, Store, decode  # noqa: E402
+from iotcard.collector._ingest import Accepted  # noqa: E402
+from iotcard.simulators.fleet import Fleet  # noqa: E402
 
 NOW = datetime(2026, 11, 17, 8, 0, tzinfo=UTC)
 

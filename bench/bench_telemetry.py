@@ -25,19 +25,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "agent" / "telemetry")]
 
 from mosquitto_support import MOSQUITTO, OPENSSL, Broker, make_certs  # noqa: E402
 
-from agent.contract import (  # noqa: E402
-    DiagnosisFinding,
-    DirectedTargetResult,
-    EventName,
-    HourlyUsage,
-    IdentityDevice,
-    PlanStatus,
-    Topic,
-    Topics,
-    TrafficSummary,
-    UsageReport,
-)
-from agent.telemetry import (  # noqa: E402
+from iotcard.agent.telemetry import (  # noqa: E402
     AdaptiveKeepalive,
     CommandOutcome,
     Connected,
@@ -52,7 +40,19 @@ from agent.telemetry import (  # noqa: E402
     TrafficSample,
     read_tcp_info,
 )
-from drivers.models import (  # noqa: E402
+from iotcard.contract.messages import (  # noqa: E402
+    DiagnosisFinding,
+    DirectedTargetResult,
+    EventName,
+    HourlyUsage,
+    IdentityDevice,
+    PlanStatus,
+    Topic,
+    Topics,
+    TrafficSummary,
+    UsageReport,
+)
+from iotcard.drivers.models import (  # noqa: E402
     AccessTechnology,
     Carrier,
     ModemIdentity,
@@ -82,7 +82,7 @@ SNAPSHOT = ModemSnapshot(
     signal=SignalInfo(rssi_dbm=-71.0, rsrp_dbm=-96.0, rsrq_db=-11.0, sinr_db=8.0, bars=3),
 )
 
-# Defaults (agent/config.py): telemetry every 4 h, directed probes daily, keepalive 1200 s initial.
+# Defaults (iotcard/agent/config.py): telemetry every 4 h, directed probes daily, keepalive 1200 s initial.
 DAY = 86400
 DEFAULTS = {
     "keepalive_s": 1200,

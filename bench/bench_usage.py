@@ -29,7 +29,7 @@ sys.path[:0] = [
 
 from usage_support import FakeClock, FakeSysfs  # noqa: E402
 
-from agent.usage import DB_NAME, CounterReading, MeterSettings, UsageMeter, open_summary  # noqa: E402
+from iotcard.agent.usage import DB_NAME, CounterReading, MeterSettings, UsageMeter, open_summary  # noqa: E402
 
 
 def write_bytes() -> int:

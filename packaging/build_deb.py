@@ -1,6 +1,7 @@
 """Build iotcard-agent_<version>_<arch>.deb for amd64, arm64 and armhf on any Linux machine, without a compiler.
 
-The agent (agent/, drivers/) and its runtime dependencies go into a private tree, /opt/iotcard/lib, run by the
+The agent (iotcard/agent/, iotcard/drivers/) and its runtime dependencies go into a private tree, /opt/iotcard/lib, run
+by the
 distribution's python3 (Debian 12: 3.11) through /usr/bin/iotcard. Dependencies are the pinned wheels of
 packaging/constraints.txt for the target platform (pip --platform/--only-binary), downloaded once into the wheel
 cache and installed from there (no network once cached). The collector and the simulators are not in the package.
@@ -35,6 +36,7 @@ DOC = f"usr/share/doc/{PACKAGE}"
 PYTHON_VERSION = "3.11"
 # Debian 12 has glibc 2.36: any manylinux wheel from 2.17 (manylinux2014) up to it runs there.
 GLIBC_MINORS = range(17, 37)
+# The agent's subpackages of iotcard (the collector and the simulators stay out of the device).
 SOURCES = ("agent", "drivers")
 
 
@@ -138,8 +140,10 @@ def install_wheels(arch: Arch, requirements: list[str], wheels: Path, lib: Path)
 def copy_sources(lib: Path, version: str, project: dict) -> None:
     """The agent's own packages, and a dist-info so importlib.metadata knows the installed version."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+    (lib / "iotcard").mkdir()
+    shutil.copyfile(ROOT / "iotcard" / "__init__.py", lib / "iotcard" / "__init__.py")
     for name in SOURCES:
-        shutil.copytree(ROOT / name, lib / name, ignore=ignore)
+        shutil.copytree(ROOT / "iotcard" / name, lib / "iotcard" / name, ignore=ignore)
     info = lib / f"iotcard-{version}.dist-info"
     info.mkdir()
     requires = "".join(f"Requires-Dist: {req}\n" for req in project["dependencies"])

@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from drivers.at import NEED_DATA, AtEngine, Command, FinalError, FinalOk, InfoLine, StrayLine, Urc
+from iotcard.drivers.at import NEED_DATA, AtEngine, Command, FinalError, FinalOk, InfoLine, StrayLine, Urc
 
 CHUNKINGS = ("whole", "bytewise", "random", "urc_inside")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from drivers.errors import PortError
+from iotcard.drivers.errors import PortError
 
 Reply = bytes | Callable[[str], bytes] | None
 

@@ -22,11 +22,11 @@ import pytest
 import time_machine
 from clocks import DANGEROUS, SHANGHAI, FixedClock
 
-from agent.cli import main as agent_main
-from agent.usage import MeterSettings, Plan, PlanFlag, UsageMeter, plan_status
-from agent.usage._plan import RenewalAdvice
-from collector import Store
-from simulators.fleet import Fleet
+from iotcard.agent.cli import main as agent_main
+from iotcard.agent.usage import MeterSettings, Plan, PlanFlag, UsageMeter, plan_status
+from iotcard.agent.usage._plan import RenewalAdvice
+from iotcard.collector import Store
+from iotcard.simulators.fleet import Fleet
 
 MACHINE_ZONES = ["UTC", "Asia/Shanghai", "America/Los_Angeles"]
 INSTANTS = list(DANGEROUS.items())
@@ -149,8 +149,8 @@ def test_the_collector_files_reports_under_shanghai_days_and_months(
         expected[ts.replace(minute=0, second=0).astimezone(SHANGHAI).date()] += 4096
     read_at = reports[-1] + timedelta(minutes=1)
     today = read_at.astimezone(SHANGHAI).date()
-    from collector import decode
-    from collector._ingest import Accepted
+    from iotcard.collector import decode
+    from iotcard.collector._ingest import Accepted
 
     with Store(f"sqlite:///{tmp_path / 'c.sqlite3'}", writer=True, clock=lambda: read_at) as store:
         batch = [decode(m.topic, m.payload, "iotcard/v1") for m in messages]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from simulators.modem import ModemSimulator
+from iotcard.agent.cli import main
+from iotcard.simulators.modem import ModemSimulator
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from simulators.modem import PROFILES, SCENARIOS, ModemSimulator
+from iotcard.agent.cli import main
+from iotcard.simulators.modem import PROFILES, SCENARIOS, ModemSimulator
 
 pytestmark = pytest.mark.integration
 
@@ -250,7 +250,7 @@ def test_missing_port_exits_3_with_a_hint(tmp_path: Path) -> None:
 
 
 def test_busy_port_exits_3(link: str) -> None:
-    from drivers.transport import SerialTransport
+    from iotcard.drivers.transport import SerialTransport
 
     with ModemSimulator(profile="generic", link=link) as sim:
         holder = SerialTransport(sim.path)
@@ -292,7 +292,7 @@ def test_at_refuses_anything_but_one_printable_command(line: str, link: str) -> 
 
 def test_console_script_runs_and_help_teaches() -> None:
     script = Path(sys.executable).with_name("iotcard")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "agent.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "iotcard.agent.cli"]
     result = subprocess.run(
         [*command, "info", "--help"],
         capture_output=True,
@@ -308,7 +308,12 @@ def test_console_script_runs_and_help_teaches() -> None:
 def test_no_port_is_a_usage_error() -> None:
     env = {k: v for k, v in os.environ.items() if k != "IOTCARD_PORT"}
     result = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "info"], capture_output=True, text=True, check=False, cwd=REPO, env=env
+        [sys.executable, "-m", "iotcard.agent.cli", "info"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env=env,
     )
     assert result.returncode == 2
     assert "--port" in result.stderr
@@ -319,5 +324,7 @@ def test_version_prints_the_installed_version() -> None:
     import sys
     from importlib.metadata import version
 
-    done = subprocess.run([sys.executable, "-m", "agent.cli", "--version"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "iotcard.agent.cli", "--version"], capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0 and done.stdout.strip() == f"iotcard {version('iotcard')}"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import AgentConfig, load_config
-from drivers.errors import ConfigError
+from iotcard.agent.config import AgentConfig, load_config
+from iotcard.drivers.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:

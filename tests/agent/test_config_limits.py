@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.config import load_config
-from drivers.errors import ConfigError
+from iotcard.agent.cli import main
+from iotcard.agent.config import load_config
+from iotcard.drivers.errors import ConfigError
 
 
 def check(path: Path) -> tuple[int, str]:

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from clocks import FIXED
 
-from collector import BrokerSettings, Collector, Store
-from simulators.fleet import FleetLink, Message
+from iotcard.collector import BrokerSettings, Collector, Store
+from iotcard.simulators.fleet import FleetLink, Message
 
 # The collector tests never read the wall clock. The fleet reports at NOW (the suite's fixed instant, on the hour)
 # and in rounds 4 h apart (NOW+4 h, +8 h, +12 h), which may cross midnight in Shanghai (the collector's zone); the

@@ -15,10 +15,10 @@ import pytest
 from clocks import FixedClock
 from collector_support import NOW, TODAY
 
-from collector import PlanRow, Store, decode
-from collector._alerts import AlertEngine
-from collector._ingest import Accepted
-from simulators.fleet import Fleet, Message
+from iotcard.collector import PlanRow, Store, decode
+from iotcard.collector._alerts import AlertEngine
+from iotcard.collector._ingest import Accepted
+from iotcard.simulators.fleet import Fleet, Message
 
 SECRET = "s3cret-for-the-tests-0123"
 
@@ -162,7 +162,7 @@ def test_offline_devices_fire_after_the_grace(receiver: Receiver, sqlite_url: st
 def test_webhooks_from_the_command_line(tmp_path, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
     import io
 
-    from collector.cli import main
+    from iotcard.collector.cli import main
 
     secret = tmp_path / "secret"
     secret.write_text(SECRET + "\n")

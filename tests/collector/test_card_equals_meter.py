@@ -20,9 +20,9 @@ import pytest
 from collector_support import start_collector, wait_until
 from mosquitto_support import MOSQUITTO, Broker
 
-from collector import Store
-from collector.cli import main as collector_main
-from simulators.modem import PROFILES, ModemSimulator
+from iotcard.collector import Store
+from iotcard.collector.cli import main as collector_main
+from iotcard.simulators.modem import PROFILES, ModemSimulator
 
 pytestmark = [pytest.mark.integration, pytest.mark.wall_clock]
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ class Interface:
 def agent_cli(control: Path, *args: str) -> dict:
     env = {**os.environ, "IOTCARD_SOCKET": str(control)}
     done = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "--lang", "en", *args, "--json"],
+        [sys.executable, "-m", "iotcard.agent.cli", "--lang", "en", *args, "--json"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -94,7 +94,7 @@ def test_the_card_equals_the_agents_meter_after_flow_checks_and_restarts(tmp_pat
     )
     control = tmp_path / "agent.sock"
     agent = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
+        [sys.executable, "-m", "iotcard.agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(tmp_path / "agent.log").open("w"), text=True,
     )  # fmt: skip
     store = Store(db_url, writer=True)

@@ -11,7 +11,7 @@ from mosquitto_support import Broker
 from test_collector_api import Served, seed
 from test_collector_cli import Responder
 
-from collector import ApiServer, BrokerSettings, TokenAdmin, send_command
+from iotcard.collector import ApiServer, BrokerSettings, TokenAdmin, send_command
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from collector_support import NOW, TODAY, clock
 
-from collector import FILTER_FLAGS, FILTERS, ApiServer, CardQuery, Store, TokenAdmin, decode
-from collector._ingest import Accepted
-from simulators.fleet import Fleet
+from iotcard.collector import FILTER_FLAGS, FILTERS, ApiServer, CardQuery, Store, TokenAdmin, decode
+from iotcard.collector._ingest import Accepted
+from iotcard.simulators.fleet import Fleet
 
 
 @dataclass

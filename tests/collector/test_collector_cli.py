@@ -17,11 +17,11 @@ from collector_support import NOW, TODAY, clock, wait_until
 from mosquitto_support import Broker
 from paho.mqtt.enums import CallbackAPIVersion
 
-from agent.contract import CommandResultMessage, StatusMessage, Topic, Topics, encode, parse_command
-from collector import Store, decode
-from collector._ingest import Accepted
-from collector.cli import main
-from simulators.fleet import Fleet
+from iotcard.collector import Store, decode
+from iotcard.collector._ingest import Accepted
+from iotcard.collector.cli import main
+from iotcard.contract.messages import CommandResultMessage, StatusMessage, Topic, Topics, encode, parse_command
+from iotcard.simulators.fleet import Fleet
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -239,7 +239,8 @@ def test_serve_with_worker_processes_answers_and_stops_cleanly(sqlite_url: str) 
     assert run("migrate", "--db", sqlite_url)[0] == 0
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "collector.cli", "serve", "--db", sqlite_url, "--port", str(port), "--no-actions",
+        [sys.executable, "-m", "iotcard.collector.cli", "serve", "--db", sqlite_url, "--port", str(port),
+         "--no-actions",
          "--workers", "2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -20,11 +20,11 @@ from collector_support import NOW, TODAY, clock, publish, start_collector, wait_
 from mosquitto_support import Broker
 from paho.mqtt.enums import CallbackAPIVersion
 
-from agent.contract import MAX_BYTES, MAX_COUNT
-from collector import BrokerSettings, PlanRow, Store, StoreError, decode
-from collector._ingest import Accepted, Rejected
-from collector._mqtt import Delivery, MqttWorker
-from simulators.fleet import Fleet, FleetLink
+from iotcard.collector import BrokerSettings, PlanRow, Store, StoreError, decode
+from iotcard.collector._ingest import Accepted, Rejected
+from iotcard.collector._mqtt import Delivery, MqttWorker
+from iotcard.contract.messages import MAX_BYTES, MAX_COUNT
+from iotcard.simulators.fleet import Fleet, FleetLink
 
 pytestmark = pytest.mark.integration
 

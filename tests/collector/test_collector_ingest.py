@@ -17,10 +17,10 @@ import time_machine
 from collector_support import NOW, TODAY, clock, publish, start_collector, wait_until
 from mosquitto_support import Broker
 
-from agent.cli import main as agent_main
-from collector import CardQuery, Store
-from simulators.fleet import Fleet, FleetLink, SimDevice
-from simulators.modem import PROFILES, ModemSimulator
+from iotcard.agent.cli import main as agent_main
+from iotcard.collector import CardQuery, Store
+from iotcard.simulators.fleet import Fleet, FleetLink, SimDevice
+from iotcard.simulators.modem import PROFILES, ModemSimulator
 
 pytestmark = pytest.mark.integration
 

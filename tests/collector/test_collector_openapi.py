@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import negative_data_rejection
 
-from collector import Store, TokenAdmin, create_app, decode
-from collector._ingest import Accepted
-from simulators.fleet import Fleet
+from iotcard.collector import Store, TokenAdmin, create_app, decode
+from iotcard.collector._ingest import Accepted
+from iotcard.simulators.fleet import Fleet
 
 TOKEN: dict[str, str] = {}
 

@@ -9,11 +9,21 @@ import pytest
 from collector_support import NOW, TODAY, clock
 from sqlalchemy import create_engine, inspect, text
 
-from collector import FILTER_FLAGS, FILTERS, CardQuery, Store, StoreError, Thresholds, card_flags, database_url, decode
-from collector._ingest import Accepted
-from collector._schema import MIGRATIONS, SCHEMA_VERSION
-from collector._store import MIB
-from simulators.fleet import Fleet, Message
+from iotcard.collector import (
+    FILTER_FLAGS,
+    FILTERS,
+    CardQuery,
+    Store,
+    StoreError,
+    Thresholds,
+    card_flags,
+    database_url,
+    decode,
+)
+from iotcard.collector._ingest import Accepted
+from iotcard.collector._schema import MIGRATIONS, SCHEMA_VERSION
+from iotcard.collector._store import MIB
+from iotcard.simulators.fleet import Fleet, Message
 
 
 def accepted(messages: list[Message]) -> list[Accepted]:
@@ -190,7 +200,7 @@ def test_filters_return_exactly_the_expected_cards(db_url: str) -> None:
 def test_imported_plans_win_over_what_the_device_says(db_url: str) -> None:
     fleet = Fleet.build(2, today=TODAY)
     device = fleet.devices[1]
-    from collector import parse_plans
+    from iotcard.collector import parse_plans
 
     rows, problems = parse_plans(f"iccid,plan_name,total_mb\n{device.iccid},Imported 5GB,5120\n")
     assert problems == []

@@ -17,7 +17,9 @@ from clocks import shanghai
 from collector_support import NOW, TODAY, clock
 from sqlalchemy import create_engine
 
-from agent.contract import (
+from iotcard.collector import ApiServer, CardQuery, PlanRow, Store, TokenAdmin, decode
+from iotcard.collector._ingest import Accepted
+from iotcard.contract.messages import (
     DiagnosisFinding,
     DiagnosisMessage,
     DirectedMessage,
@@ -25,9 +27,7 @@ from agent.contract import (
     Topic,
     encode,
 )
-from collector import ApiServer, CardQuery, PlanRow, Store, TokenAdmin, decode
-from collector._ingest import Accepted
-from simulators.fleet import Fleet, Message, SimDevice
+from iotcard.simulators.fleet import Fleet, Message, SimDevice
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 JPEG = b"\xff\xd8\xff\xe0" + bytes(64)

@@ -27,9 +27,9 @@ from mosquitto_support import Broker
 from paho.mqtt.enums import CallbackAPIVersion
 from test_console import seed_console
 
-from agent.contract import CommandResultMessage, StatusMessage, Topic, Topics, encode, parse_command
-from collector import ApiServer, BrokerSettings, Store, send_command
-from simulators.fleet import SimDevice
+from iotcard.collector import ApiServer, BrokerSettings, Store, send_command
+from iotcard.contract.messages import CommandResultMessage, StatusMessage, Topic, Topics, encode, parse_command
+from iotcard.simulators.fleet import SimDevice
 
 pytestmark = pytest.mark.integration
 

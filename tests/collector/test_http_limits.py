@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from collector_support import clock
 
-import collector._http as http
-from collector import Store
-from collector._http import ApiServer
+import iotcard.collector._http as http
+from iotcard.collector import Store
+from iotcard.collector._http import ApiServer
 
 
 def test_half_sent_requests_are_dropped_and_the_server_keeps_answering(

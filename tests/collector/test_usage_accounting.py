@@ -20,12 +20,12 @@ from collector_support import ZONE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.contract import HourlyUsage, TelemetryMessage, Topic, UsageReport, card_state, encode
-from agent.usage import MIB, Plan, PlanFlag, plan_status
-from collector import FILTER_FLAGS, FILTERS, CardQuery, PlanRow, Store, Thresholds, decode
-from collector._ingest import Accepted
-from collector._views import card_detail, card_flags
-from simulators.fleet import Fleet, Message, SimDevice
+from iotcard.agent.usage import MIB, Plan, PlanFlag, plan_status
+from iotcard.collector import FILTER_FLAGS, FILTERS, CardQuery, PlanRow, Store, Thresholds, decode
+from iotcard.collector._ingest import Accepted
+from iotcard.collector._views import card_detail, card_flags
+from iotcard.contract.messages import HourlyUsage, TelemetryMessage, Topic, UsageReport, card_state, encode
+from iotcard.simulators.fleet import Fleet, Message, SimDevice
 
 # November's cycle ends on the 30th; the device goes on into December's (Shanghai dates).
 START = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
@@ -323,7 +323,7 @@ def test_the_26th_rule(expiry: str, today: str, flags: set[str]) -> None:
 
 
 def test_the_plans_file_carries_the_carrier_figure_and_the_device_category() -> None:
-    from collector._plans import parse_plans
+    from iotcard.collector._plans import parse_plans
 
     text = (
         "iccid,plan_name,total_mb,device_category,carrier_used_mb,carrier_as_of\n"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.carrier import carrier_for, carrier_from_iccid, carrier_from_imsi, operator_display_name
-from drivers.models import Carrier
+from iotcard.drivers.carrier import carrier_for, carrier_from_iccid, carrier_from_imsi, operator_display_name
+from iotcard.drivers.models import Carrier
 
 M, U, T, B = Carrier.CHINA_MOBILE, Carrier.CHINA_UNICOM, Carrier.CHINA_TELECOM, Carrier.CHINA_BROADNET
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.at import Command
-from drivers.dialects import (
+from iotcard.drivers.at import Command
+from iotcard.drivers.dialects import (
     CMCC,
     DIALECTS,
     FIBOCOM,
@@ -20,7 +20,7 @@ from drivers.dialects import (
     dialect_by_name,
 )
 
-# Base reads a dialect may skip: the names drivers/modem.py gives them.
+# Base reads a dialect may skip: the names iotcard/drivers/modem.py gives them.
 BASE_READS = {"csq", "cesq", "creg", "cgreg", "cereg", "c5greg", "cops"}
 
 

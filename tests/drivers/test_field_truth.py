@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from at_helpers import CHUNKINGS, run, wire_reply
-from drivers import parsers as p
-from drivers.at import Command, FinalOk
-from drivers.dialects._generic import parse_extras
-from drivers.errors import ParseError
-from drivers.models import RegDomain, RejectCause
+from iotcard.drivers import parsers as p
+from iotcard.drivers.at import Command, FinalOk
+from iotcard.drivers.dialects._generic import parse_extras
+from iotcard.drivers.errors import ParseError
+from iotcard.drivers.models import RegDomain, RejectCause
 
 DATA = Path(__file__).parent.parent / "data"
 FIELD: dict[str, dict[str, Any]] = {

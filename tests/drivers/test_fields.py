@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.errors import ParseError
-from drivers.parsers import (
+from iotcard.drivers.errors import ParseError
+from iotcard.drivers.parsers import (
     is_quoted,
     parse_hex,
     parse_int,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from drivers.errors import PortError, ReadTimeout
-from drivers.models import (
+from fakes import FakeClock, ScriptedTransport, cme, ok
+from iotcard.drivers.errors import PortError, ReadTimeout
+from iotcard.drivers.models import (
     AccessTechnology,
     Carrier,
     RegDomain,
@@ -19,8 +20,7 @@ from drivers.models import (
     SignalInfo,
     SimState,
 )
-from drivers.modem import Modem, best_registration, signal_bars
-from fakes import FakeClock, ScriptedTransport, cme, ok
+from iotcard.drivers.modem import Modem, best_registration, signal_bars
 
 FIELD_VECTORS = json.loads((Path(__file__).parent.parent / "data" / "at_vectors_field.json").read_text("utf-8"))[
     "vectors"

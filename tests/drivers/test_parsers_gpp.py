@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from at_helpers import CHUNKINGS, answer_lines, run, wire_reply
-from drivers.at import Command, FinalError
-from drivers.errors import ParseError
-from drivers.models import AccessTechnology, RegDomain, RegistrationState, SignalQuality, SimState
-from drivers.parsers import (
+from iotcard.drivers.at import Command, FinalError
+from iotcard.drivers.errors import ParseError
+from iotcard.drivers.models import AccessTechnology, RegDomain, RegistrationState, SignalQuality, SimState
+from iotcard.drivers.parsers import (
     NetworkOffer,
     access_technology_from_act,
     luhn_valid,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.at import Command
-from drivers.errors import CmeError, CommandError, ReadTimeout
-from drivers.session import AtSession
 from fakes import FakeClock, ScriptedTransport, cme, ok
+from iotcard.drivers.at import Command
+from iotcard.drivers.errors import CmeError, CommandError, ReadTimeout
+from iotcard.drivers.session import AtSession
 
 CSQ = Command("AT+CSQ", expect_prefix="+CSQ:")
 

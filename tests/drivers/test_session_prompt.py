@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.at import Command
-from drivers.errors import ReadTimeout
-from drivers.session import AtSession
 from fakes import FakeClock, ScriptedTransport
+from iotcard.drivers.at import Command
+from iotcard.drivers.errors import ReadTimeout
+from iotcard.drivers.session import AtSession
 
 
 class RecordingTransport(ScriptedTransport):

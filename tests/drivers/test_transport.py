@@ -9,8 +9,8 @@ import tty
 
 import pytest
 
-from drivers.errors import PortError
-from drivers.transport import SerialTransport, _translate
+from iotcard.drivers.errors import PortError
+from iotcard.drivers.transport import SerialTransport, _translate
 
 
 @pytest.fixture

@@ -13,24 +13,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from at_helpers import CHUNKINGS, run, wire_reply
-from drivers.at import Command, FinalOk
-from drivers.dialects import FIBOCOM, HUAWEI, LUAT, QUECTEL, SIMCOM, UBLOX, Dialect
-from drivers.dialects._fibocom import parse_xcesq
-from drivers.dialects._huawei import parse_dsflowqry, parse_hcsq, parse_sysinfoex
-from drivers.dialects._luat import parse_cced, parse_datainfo, parse_sysinfo
-from drivers.dialects._quectel import (
+from iotcard.drivers.at import Command, FinalOk
+from iotcard.drivers.dialects import FIBOCOM, HUAWEI, LUAT, QUECTEL, SIMCOM, UBLOX, Dialect
+from iotcard.drivers.dialects._fibocom import parse_xcesq
+from iotcard.drivers.dialects._huawei import parse_dsflowqry, parse_hcsq, parse_sysinfoex
+from iotcard.drivers.dialects._luat import parse_cced, parse_datainfo, parse_sysinfo
+from iotcard.drivers.dialects._quectel import (
     parse_qcsq,
     parse_qeng_servingcell,
     parse_qeng_servingcell_db,
     parse_qgdcnt,
     parse_qnwinfo,
 )
-from drivers.dialects._simcom import parse_cnsmod, parse_cpsi
-from drivers.dialects._ublox import parse_ugcntrd
-from drivers.errors import ParseError
-from drivers.models import AccessTechnology as T
-from drivers.models import RegistrationState as R
-from drivers.models import VendorFacts
+from iotcard.drivers.dialects._simcom import parse_cnsmod, parse_cpsi
+from iotcard.drivers.dialects._ublox import parse_ugcntrd
+from iotcard.drivers.errors import ParseError
+from iotcard.drivers.models import AccessTechnology as T
+from iotcard.drivers.models import RegistrationState as R
+from iotcard.drivers.models import VendorFacts
 
 Parser = Callable[[Sequence[str]], VendorFacts]
 
@@ -864,8 +864,8 @@ def test_malformed_answers_raise_parse_error_naming_the_problem(parse: Parser, l
 
 def test_cpsi_index_form_is_not_dbm() -> None:
     """An A7670C in weak coverage: index 12 is -128 dBm (it read as +12 dBm, 5 bars, before); 255 is unknown."""
-    from drivers.models import SignalInfo
-    from drivers.modem import signal_bars
+    from iotcard.drivers.models import SignalInfo
+    from iotcard.drivers.modem import signal_bars
 
     line = FIELD["sim7080-cpsi-lte-index"]["response"].replace(",16,59,61,9", ",3,12,255,255")
     facts = parse_cpsi([line])

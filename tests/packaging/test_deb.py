@@ -96,8 +96,8 @@ def test_contents_sizes_and_dependencies(debs: dict[str, Path]) -> None:
     for arch in FILE_SAYS:
         deb = debs[arch]
         names = _run("dpkg-deb", "-c", str(deb)).stdout
-        assert "./opt/iotcard/lib/agent/cli.py" in names
-        assert "./opt/iotcard/lib/drivers/" in names
+        assert "./opt/iotcard/lib/iotcard/agent/cli.py" in names
+        assert "./opt/iotcard/lib/iotcard/drivers/" in names
         for absent in ("/collector/", "/simulators/", "__pycache__", ".pyc", "/lib/bin/"):
             assert absent not in names, absent
         assert deb.stat().st_size <= 15_000_000, f"{deb.name}: {deb.stat().st_size} bytes"
@@ -204,7 +204,8 @@ def test_install_upgrade_and_purge(debs: dict[str, Path]) -> None:
 
     # The CLI runs on Debian's python3 from the private tree, and the agent reports the package's version.
     assert _run("iotcard", "--help").stdout.startswith("usage: iotcard")
-    probe = "import sys; sys.path.insert(0, '/opt/iotcard/lib'); from agent.daemon._agent import agent_version as v; "
+    probe = "import sys; sys.path.insert(0, '/opt/iotcard/lib'); "
+    probe += "from iotcard.agent.daemon._agent import agent_version as v; "
     assert _run("/usr/bin/python3", "-IS", "-c", probe + "print(v())").stdout.strip() == f"{_version()}~prev"
     # The agent's own user can read the example config, and it passes the check the postinst relies on.
     assert (
@@ -224,7 +225,7 @@ def test_install_upgrade_and_purge(debs: dict[str, Path]) -> None:
     assert _mode_owner("/etc/iotcard/agent.toml") == ("0o640", "root", "iotcard")
     assert _mode_owner("/usr/bin/iotcard") == ("0o755", "root", "root")
     assert _mode_owner("/opt/iotcard/lib") == ("0o755", "root", "root")
-    assert list(Path("/opt/iotcard/lib/agent").glob("__pycache__/cli.cpython-311.pyc")), "the postinst compiles"
+    assert list(Path("/opt/iotcard/lib/iotcard/agent").glob("__pycache__/cli.cpython-311.pyc")), "the postinst compiles"
     assert Path("/etc/systemd/system/multi-user.target.wants/iotcard-agent.service").is_symlink(), "enabled"
     assert Path("/lib/udev/rules.d/99-iotcard-modem.rules").is_file()
 

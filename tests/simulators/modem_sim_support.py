@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import serial
 
-from simulators.modem import ModemSimulator
+from iotcard.simulators.modem import ModemSimulator
 
 # A final result code closes an answer (V.250 §5.7.1, 27.007 §9.2); numeric ones end with CR only.
 FINAL_RESULT = re.compile(rb"\r\n(OK|ERROR|\+CME ERROR: [^\r\n]*)\r\n")

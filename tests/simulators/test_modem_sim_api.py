@@ -13,7 +13,7 @@ import pytest
 import serial
 from modem_sim_support import info_lines, open_modem, read_for, transact
 
-from simulators.modem import PROFILES, SCENARIOS, ModemSimulator
+from iotcard.simulators.modem import PROFILES, SCENARIOS, ModemSimulator
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +87,7 @@ def test_two_simulators_side_by_side() -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "simulators.modem", *args], cwd=REPO, capture_output=True, text=True, timeout=10
+        [sys.executable, "-m", "iotcard.simulators.modem", *args], cwd=REPO, capture_output=True, text=True, timeout=10
     )
 
 
@@ -112,7 +112,7 @@ def test_cli_prints_the_path_serves_and_exits_0_on_signal(tmp_path: Path, stop_s
         [
             sys.executable,
             "-m",
-            "simulators.modem",
+            "iotcard.simulators.modem",
             "--profile",
             "huawei_me909s",
             "--link",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulators.modem import PROFILES, SCENARIOS, Modem
-from simulators.modem._modem import Form, ParsedCommand, split_args, split_command_line
+from iotcard.simulators.modem import PROFILES, SCENARIOS, Modem
+from iotcard.simulators.modem._modem import Form, ParsedCommand, split_args, split_command_line
 
 
 def test_split_command_line_basic_and_extended() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from modem_sim_support import info_lines, open_modem, read_for, transact
 
-from simulators.modem import PROFILES, luhn_check_digit, swap_nibbles
+from iotcard.simulators.modem import PROFILES, luhn_check_digit, swap_nibbles
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from drivers.models import AccessTechnology, ModemSnapshot, RegistrationState, RejectCause
-from drivers.modem import Modem
-from simulators.modem import ModemSimulator
+from iotcard.drivers.models import AccessTechnology, ModemSnapshot, RegistrationState, RejectCause
+from iotcard.drivers.modem import Modem
+from iotcard.simulators.modem import ModemSimulator
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ import pytest
 import serial
 from modem_sim_support import FINAL_RESULT, info_lines, open_modem, read_for, read_until, transact
 
-from simulators.modem import SCENARIOS
+from iotcard.simulators.modem import SCENARIOS
 
 pytestmark = pytest.mark.integration
 

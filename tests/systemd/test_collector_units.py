@@ -38,7 +38,7 @@ def test_exposure_is_two_or_lower(command: str) -> None:
 
 @pytest.mark.parametrize("command", sorted(UNITS))
 def test_the_command_line_is_one_the_collector_accepts(command: str) -> None:
-    from collector.cli import build_parser
+    from iotcard.collector.cli import build_parser
 
     text = UNITS[command].read_text()
     environment = dict(value.split("=", 1) for value in _setting(text, "Environment"))

@@ -51,7 +51,7 @@ def test_udev_rules_ignore_the_at_port_for_modemmanager() -> None:
 def test_cli_access_is_a_group_of_its_own() -> None:
     """The control socket's group (iotcard-cli) is not the daemon's group, which may read the config and the MQTT
     password file; the runtime directory lets that group reach the socket."""
-    from agent.daemon import CONTROL_GROUP
+    from iotcard.agent.daemon import CONTROL_GROUP
 
     text = UNIT.read_text()
     group = re.search(r"^Group=(\S+)$", text, re.MULTILINE)

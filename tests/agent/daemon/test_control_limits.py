@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import parse_config
-from agent.daemon import ControlServer, forward
-from agent.daemon._agent import Agent
+from iotcard.agent.config import parse_config
+from iotcard.agent.daemon import ControlServer, forward
+from iotcard.agent.daemon._agent import Agent
 
 
 class Handler:

@@ -19,7 +19,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from simulators.modem import PROFILES, ModemSimulator
+from iotcard.simulators.modem import PROFILES, ModemSimulator
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "telemetry"))
 from mosquitto_support import MOSQUITTO, Broker
@@ -127,7 +127,7 @@ class Running:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "IOTCARD_SOCKET": str(self.control)}
         return subprocess.run(
-            [sys.executable, "-m", "agent.cli", "--lang", "en", *args],
+            [sys.executable, "-m", "iotcard.agent.cli", "--lang", "en", *args],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -165,7 +165,7 @@ def running(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]
     control = tmp_path / "agent.sock"
     env = {**os.environ, "NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "4000000"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
+        [sys.executable, "-m", "iotcard.agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -327,7 +327,7 @@ def test_bad_config_is_refused_precisely(tmp_path: Path) -> None:
     config = tmp_path / "agent.toml"
     config.write_text('[modem]\nport = "/dev/ttyUSB2"\n[schedule]\nsignal = 1\n')
     result = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "run", "--config", str(config), "--control-socket", "none"],
+        [sys.executable, "-m", "iotcard.agent.cli", "run", "--config", str(config), "--control-socket", "none"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -337,7 +337,7 @@ def test_bad_config_is_refused_precisely(tmp_path: Path) -> None:
     assert str(config) in result.stderr and "schedule.signal" in result.stderr
     assert "greater than or equal to 10" in result.stderr
     check = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "config", "check", str(config)],
+        [sys.executable, "-m", "iotcard.agent.cli", "config", "check", str(config)],
         capture_output=True,
         text=True,
         cwd=ROOT,

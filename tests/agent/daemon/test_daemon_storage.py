@@ -23,12 +23,12 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from test_daemon import ROOT, Cloud, Running, wait_for, write_config
 
-from agent.config import parse_config
-from agent.daemon import ModemWorker, WorkerModem
-from agent.daemon._agent import Agent
-from drivers.at import Command
-from drivers.errors import ReadTimeout
-from simulators.modem import ModemSimulator
+from iotcard.agent.config import parse_config
+from iotcard.agent.daemon import ModemWorker, WorkerModem
+from iotcard.agent.daemon._agent import Agent
+from iotcard.drivers.at import Command
+from iotcard.drivers.errors import ReadTimeout
+from iotcard.simulators.modem import ModemSimulator
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "telemetry"))
 from mosquitto_support import MOSQUITTO, Broker
@@ -130,7 +130,7 @@ def daemon(tmp_path: Path, state: Path) -> Iterator[Running]:
     control = tmp_path / "agent.sock"
     env = {**os.environ, "NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "2000000"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
+        [sys.executable, "-m", "iotcard.agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.config import AgentConfig
-from agent.daemon import ControlServer, OtherPort, forward, same_port
-from agent.daemon._agent import Agent
-from drivers.errors import PortError
-from drivers.models import ModemSnapshot, SimInfo
+from iotcard.agent.cli import main
+from iotcard.agent.config import AgentConfig
+from iotcard.agent.daemon import ControlServer, OtherPort, forward, same_port
+from iotcard.agent.daemon._agent import Agent
+from iotcard.drivers.errors import PortError
+from iotcard.drivers.models import ModemSnapshot, SimInfo
 
 ICCID_A = "89860424102287654321"
 ICCID_B = "898604A8192280123456"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from simulators.modem import PROFILES, ModemSimulator
+from iotcard.simulators.modem import PROFILES, ModemSimulator
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ class Gateway:
         environment = {k: v for k, v in os.environ.items() if k != "IOTCARD_PORT"}
         environment.update({"IOTCARD_SOCKET": str(self.control), **(env or {})})
         return subprocess.run(
-            [sys.executable, "-m", "agent.cli", "--lang", "en", *args],
+            [sys.executable, "-m", "iotcard.agent.cli", "--lang", "en", *args],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -68,7 +68,16 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         )
         control = tmp_path / "agent.sock"
         agent = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
+            [
+                sys.executable,
+                "-m",
+                "iotcard.agent.cli",
+                "run",
+                "--config",
+                str(config),
+                "--control-socket",
+                str(control),
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

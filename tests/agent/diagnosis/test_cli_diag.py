@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from clocks import FIXED, FixedClock
 
-from agent.cli import main
-from agent.usage import MeterSettings, UsageMeter
-from simulators.modem import PROFILES, ModemSimulator
+from iotcard.agent.cli import main
+from iotcard.agent.usage import MeterSettings, UsageMeter
+from iotcard.simulators.modem import PROFILES, ModemSimulator
 
 pytestmark = pytest.mark.integration
 

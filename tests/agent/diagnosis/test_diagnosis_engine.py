@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from agent.diagnosis import (
+from iotcard.agent.diagnosis import (
     MESSAGES,
     DiagnosisFacts,
     DirectedFact,
@@ -17,8 +17,8 @@ from agent.diagnosis import (
     diagnose,
     render,
 )
-from agent.state import KnownIdentity
-from drivers.models import (
+from iotcard.agent.state import KnownIdentity
+from iotcard.drivers.models import (
     AccessTechnology,
     ModemIdentity,
     ModemSnapshot,
@@ -195,7 +195,7 @@ def test_findings_are_sorted_most_severe_first() -> None:
 @pytest.mark.parametrize("code", sorted(MESSAGES))
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_message_renders_in_both_languages(code: str, lang: str) -> None:
-    from agent.diagnosis import Finding
+    from iotcard.agent.diagnosis import Finding
 
     params = {
         "detail": "d",

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from agent.diagnosis import DiagnosisFacts, Verdict, diagnose, render
-from drivers.models import (
+from iotcard.agent.diagnosis import DiagnosisFacts, Verdict, diagnose, render
+from iotcard.drivers.models import (
     AccessTechnology,
     ModemIdentity,
     ModemSnapshot,

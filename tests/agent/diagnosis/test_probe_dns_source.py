@@ -3,7 +3,7 @@ cellular interface, else the system's."""
 
 from __future__ import annotations
 
-from agent.directed import dns_for_probes
+from iotcard.agent.directed import dns_for_probes
 
 CARRIER = ("211.136.17.107", "211.136.20.203")  # what +CGCONTRDP gave the context
 

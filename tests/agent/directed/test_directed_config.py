@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import DirectedConfig, DirectedPattern, load_config, parse_config
-from drivers.errors import ConfigError
+from iotcard.agent.config import DirectedConfig, DirectedPattern, load_config, parse_config
+from iotcard.drivers.errors import ConfigError
 
 
 def test_defaults() -> None:

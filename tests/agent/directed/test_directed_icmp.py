@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.directed import (
+from directed_loopback import ClosedPort
+from iotcard.agent.directed import (
     Binding,
     BindMethod,
     IcmpStatus,
@@ -20,8 +21,7 @@ from agent.directed import (
     ping_argv,
     probe_targets,
 )
-from agent.directed._icmp import ping
-from directed_loopback import ClosedPort
+from iotcard.agent.directed._icmp import ping
 
 
 def recording_ping(tmp_path: Path, exit_code: int, output: str) -> tuple[Path, Path]:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.directed import (
+from directed_loopback import IDN_NAME, BlockedListener, Network, OpenListener, StubDns
+from iotcard.agent.cli import main
+from iotcard.agent.directed import (
     Binding,
     BindMethod,
     DnsStatus,
@@ -28,9 +29,8 @@ from agent.directed import (
     probe_targets,
     probe_texts,
 )
-from agent.directed._dns import resolve
-from agent.directed._tcp import connect_first
-from directed_loopback import IDN_NAME, BlockedListener, Network, OpenListener, StubDns
+from iotcard.agent.directed._dns import resolve
+from iotcard.agent.directed._tcp import connect_first
 
 pytestmark = pytest.mark.integration
 
@@ -325,7 +325,7 @@ def test_source_binding_reaches_the_wire(net: Network, servfail_dns: StubDns) ->
 
 
 def test_device_binding_is_set_on_the_socket() -> None:
-    from agent.directed._bind import apply_binding
+    from iotcard.agent.directed._bind import apply_binding
 
     binding = Binding(interface="lo", method=BindMethod.DEVICE)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.cli import main
-from agent.directed import (
+from iotcard.agent.cli import main
+from iotcard.agent.directed import (
     InvalidOption,
     InvalidTarget,
     TargetKind,
@@ -19,7 +19,7 @@ from agent.directed import (
     parse_wildcard_pattern,
     problem_message,
 )
-from drivers.errors import ProbeError
+from iotcard.drivers.errors import ProbeError
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

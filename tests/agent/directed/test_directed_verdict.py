@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.directed import (
+from iotcard.agent.directed import (
     DnsResult,
     DnsStatus,
     ProbeResult,
@@ -18,7 +18,7 @@ from agent.directed import (
     judge,
     parse_target,
 )
-from agent.directed._messages import REASON_TEXT
+from iotcard.agent.directed._messages import REASON_TEXT
 
 DNS_OK = DnsResult(DnsStatus.OK, "10.0.0.1:53", ("47.96.1.2",), 12)
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from agent.config import parse_config
-from agent.daemon._agent import Agent
-from agent.directed import ProbeOptions, Verdict, parse_dns_server, probe_texts, refused_address
-from agent.telemetry import CommandProcessor
 from directed_loopback import Network, OpenListener
+from iotcard.agent.config import parse_config
+from iotcard.agent.daemon._agent import Agent
+from iotcard.agent.directed import ProbeOptions, Verdict, parse_dns_server, probe_texts, refused_address
+from iotcard.agent.telemetry import CommandProcessor
 
 
 @pytest.mark.parametrize(

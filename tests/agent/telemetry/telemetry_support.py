@@ -18,8 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from agent.contract import IdentityDevice, Topics
-from agent.telemetry import (
+from iotcard.agent.telemetry import (
     AdaptiveKeepalive,
     Backoff,
     BackoffPolicy,
@@ -33,7 +32,8 @@ from agent.telemetry import (
     TelemetryPublisher,
     TlsSettings,
 )
-from drivers.models import ModemIdentity, ModemSnapshot, SignalInfo, SimInfo, SimState
+from iotcard.contract.messages import IdentityDevice, Topics
+from iotcard.drivers.models import ModemIdentity, ModemSnapshot, SignalInfo, SimInfo, SimState
 
 DEVICE_ID = "dev-0001"
 SNAPSHOT = ModemSnapshot(

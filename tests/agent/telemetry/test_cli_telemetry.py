@@ -10,9 +10,9 @@ import pytest
 from mosquitto_support import Broker, Certs, free_port
 from telemetry_support import Subscriber, wait_until
 
-from agent.cli import main
-from agent.contract import IdentityMessage, TelemetryMessage, json_schemas
-from simulators.modem import PROFILES, ModemSimulator
+from iotcard.agent.cli import main
+from iotcard.contract.messages import IdentityMessage, TelemetryMessage, json_schemas
+from iotcard.simulators.modem import PROFILES, ModemSimulator
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.contract import COMMAND_NAMES, COMMAND_RESULT_ERRORS, MAX_COMMAND_BYTES, SetPlanCommand
-from agent.telemetry import CommandOutcome, CommandProcessor, CommandRejected, MemoryDedup, ping_handler
+from iotcard.agent.telemetry import CommandOutcome, CommandProcessor, CommandRejected, MemoryDedup, ping_handler
+from iotcard.contract.messages import COMMAND_NAMES, COMMAND_RESULT_ERRORS, MAX_COMMAND_BYTES, SetPlanCommand
 
 
 class Clock:
@@ -150,7 +150,7 @@ def test_issued_at_is_not_judged_without_a_plausible_clock() -> None:
 
 
 def test_the_daily_allowance_keeps_commands_inside_the_budget() -> None:
-    from agent.telemetry import daily_command_allowance
+    from iotcard.agent.telemetry import daily_command_allowance
 
     clock = Clock()
     per_day = daily_command_allowance(int(1.5 * 1024 * 1024))

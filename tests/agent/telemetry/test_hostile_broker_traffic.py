@@ -16,8 +16,8 @@ import pytest
 from mosquitto_support import Broker
 from telemetry_support import DEVICE_ID, Subscriber, link_settings, publisher, wait_until
 
-from agent.contract import Topic, Topics
-from agent.telemetry import CommandProcessor, Outbox, Received, TelemetryPublisher, ping_handler
+from iotcard.agent.telemetry import CommandProcessor, Outbox, Received, TelemetryPublisher, ping_handler
+from iotcard.contract.messages import Topic, Topics
 
 pytestmark = pytest.mark.integration
 TOPICS = Topics(DEVICE_ID)

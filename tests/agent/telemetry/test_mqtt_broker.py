@@ -22,16 +22,7 @@ from telemetry_support import (
     wait_until,
 )
 
-from agent.contract import (
-    CommandResultMessage,
-    EventName,
-    IdentityMessage,
-    StatusMessage,
-    TelemetryMessage,
-    Topic,
-    Topics,
-)
-from agent.telemetry import (
+from iotcard.agent.telemetry import (
     CommandProcessor,
     Connected,
     ConnectFailed,
@@ -43,7 +34,16 @@ from agent.telemetry import (
     TlsSettings,
     ping_handler,
 )
-from drivers.errors import ConfigError
+from iotcard.contract.messages import (
+    CommandResultMessage,
+    EventName,
+    IdentityMessage,
+    StatusMessage,
+    TelemetryMessage,
+    Topic,
+    Topics,
+)
+from iotcard.drivers.errors import ConfigError
 
 pytestmark = pytest.mark.integration
 TOPICS = Topics(DEVICE_ID)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import parse_config
-from agent.contract import (
+from iotcard.agent.config import parse_config
+from iotcard.contract.messages import (
     COMMAND_NAMES,
     TOPICS,
     CommandResultMessage,
@@ -19,11 +19,14 @@ from agent.contract import (
     contract_markdown,
     encode,
 )
-from drivers.errors import ConfigError
+from iotcard.drivers.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "telemetry.md"
-BEGIN, END = "<!-- generated from agent/contract.py: begin -->", "<!-- generated from agent/contract.py: end -->"
+BEGIN, END = (
+    "<!-- generated from iotcard/contract/messages.py: begin -->",
+    "<!-- generated from iotcard/contract/messages.py: end -->",
+)
 
 
 def test_topics() -> None:
@@ -52,15 +55,15 @@ def test_encoding_is_compact_keeps_required_nulls_and_round_trips() -> None:
     assert CommandResultMessage.model_validate({**doc, "new_field": 1}).seq == 3
 
 
-@pytest.mark.parametrize("module", ["contract.py", "card_state.py"])
+@pytest.mark.parametrize("module", ["messages.py", "card_state.py"])
 def test_the_collector_can_import_the_contract_alone(module: str) -> None:
     """The contract imports only the card-state rules from the project; those import nothing from it."""
-    tree = ast.parse((REPO / "agent" / module).read_text(encoding="utf-8"))
+    tree = ast.parse((REPO / "iotcard" / "contract" / module).read_text(encoding="utf-8"))
     imported = {
         node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0
     } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    allowed = {"agent.card_state"} if module == "contract.py" else set()
-    assert all(not name.startswith(("agent", "drivers", "paho")) for name in imported - allowed), imported
+    allowed = {"iotcard.contract.card_state"} if module == "messages.py" else set()
+    assert all(not name.startswith(("iotcard.agent", "iotcard.drivers", "paho")) for name in imported - allowed), imported
 
 
 def test_docs_tables_are_generated_from_the_models() -> None:
@@ -69,7 +72,7 @@ def test_docs_tables_are_generated_from_the_models() -> None:
     current = text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n") + "\n"
     assert current == contract_markdown(), (
         "docs/telemetry.md is out of date: paste the output of "
-        "python -c 'from agent.contract import contract_markdown; print(contract_markdown(), end=\"\")'"
+        "python -c 'from iotcard.contract.messages import contract_markdown; print(contract_markdown(), end=\"\")'"
     )
 
 

@@ -13,8 +13,8 @@ import pytest
 from mosquitto_support import Broker, Certs
 from telemetry_support import DEVICE_ID, Subscriber, fast_link, link_settings, reporter, wait_until
 
-from agent.contract import EventName, Topics
-from agent.telemetry import Outbox, TelemetryPublisher
+from iotcard.agent.telemetry import Outbox, TelemetryPublisher
+from iotcard.contract.messages import EventName, Topics
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
@@ -26,8 +26,8 @@ AGENT = textwrap.dedent(
     sys.path[:0] = [{repo!r}, {tests!r}, {repo!r} + "/tests"]
     from mosquitto_support import Broker
     from telemetry_support import publisher, link_settings
-    from agent.contract import EventName
-    from agent.telemetry import TlsSettings
+    from iotcard.contract.messages import EventName
+    from iotcard.agent.telemetry import TlsSettings
 
     class Ports:
         port = {port}

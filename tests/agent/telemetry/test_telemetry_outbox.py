@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.contract import Priority
-from agent.telemetry import Outbox, OutboxLimits
+from iotcard.agent.telemetry import Outbox, OutboxLimits
+from iotcard.contract.messages import Priority
 
 NOW = 1_790_000_000.0  # 2026-09
 
@@ -140,7 +140,7 @@ def test_wal_mode_and_full_sync(tmp_path: Path) -> None:
 
 
 def test_command_dedup_keeps_the_last_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.telemetry import _outbox, daily_command_allowance
+    from iotcard.agent.telemetry import _outbox, daily_command_allowance
 
     # Enough for every command the daily allowance lets through during a 7-day session expiry.
     assert 7 * daily_command_allowance(int(1.5 * 1024 * 1024)) <= _outbox._DEDUP_KEEP

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent.telemetry import (
+from iotcard.agent.telemetry import (
     AdaptiveKeepalive,
     Backoff,
     BackoffPolicy,

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.usage import MeterSettings, UsageMeter
+from iotcard.agent.usage import MeterSettings, UsageMeter
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from usage_support import FakeSysfs
 
-from agent.cli import main
-from agent.usage import MeterSettings, open_summary
+from iotcard.agent.cli import main
+from iotcard.agent.usage import MeterSettings, open_summary
 
 REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
@@ -26,7 +26,12 @@ ENV = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{HERE}", "LANG": "C.UTF-8
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *args], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "iotcard.agent.cli", *args],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -244,7 +249,7 @@ def test_real_veth_interface_is_metered_to_the_byte(veth_pair: tuple[str, str], 
 
     def sample() -> dict:
         args = ["usage", "sample", "--interface", "iotc0", "--state-dir", str(state), "--json"]
-        done = in_ns(ns_a, sys.executable, "-m", "agent.cli", *args)
+        done = in_ns(ns_a, sys.executable, "-m", "iotcard.agent.cli", *args)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
@@ -298,7 +303,7 @@ def test_real_veth_interface_is_metered_to_the_byte(veth_pair: tuple[str, str], 
 
 
 def test_module_counters_from_the_simulated_quectel(tmp_path: Path) -> None:
-    from simulators.modem import ModemSimulator
+    from iotcard.simulators.modem import ModemSimulator
 
     with ModemSimulator(profile="quectel_ec25", link=str(tmp_path / "ttyIOT0")) as sim:
         assert sim.path is not None

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.usage import CounterEvent, CounterState, advance
+from iotcard.agent.usage import CounterEvent, CounterState, advance
 
 RATE = 1_000_000.0  # bytes per second
 

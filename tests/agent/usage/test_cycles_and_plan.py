@@ -7,7 +7,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.usage import MIB, Cycle, Plan, PlanFlag, RenewalAdvice, cycle_containing, local_date, plan_cycle, plan_status
+from iotcard.agent.usage import (
+    MIB,
+    Cycle,
+    Plan,
+    PlanFlag,
+    RenewalAdvice,
+    cycle_containing,
+    local_date,
+    plan_cycle,
+    plan_status,
+)
 
 D = date.fromisoformat
 
@@ -99,7 +109,7 @@ PLAN_1000_MB = 1000 * MIB
         (500 * MIB, (), 500 * MIB, 50.0),
         (900 * MIB, (), 100 * MIB, 90.0),  # exactly 10 % left is not yet low
         (900 * MIB + 1, (PlanFlag.DATA_LOW,), 100 * MIB - 1, 90.0),
-        # Exhausted is not also "low": the app's two quick filters list different cards (agent.card_state).
+        # Exhausted is not also "low": the app's two quick filters list different cards (iotcard.contract.card_state).
         (PLAN_1000_MB, (PlanFlag.DATA_EXHAUSTED,), 0, 100.0),
         (1005 * MIB, (PlanFlag.DATA_EXHAUSTED,), 0, 100.5),
     ],

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from usage_support import FakeClock, FakeSysfs
 
-from agent.usage import (
+from iotcard.agent.usage import (
     DB_NAME,
     MIB,
     CounterEvent,

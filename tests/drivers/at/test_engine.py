@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from at_helpers import CHUNKINGS, run, wire_reply
-from drivers.at import (
+from iotcard.drivers.at import (
     NEED_DATA,
     AtEngine,
     Command,
@@ -25,7 +25,7 @@ from drivers.at import (
     Urc,
     classify_final,
 )
-from drivers.errors import ProtocolError
+from iotcard.drivers.errors import ProtocolError
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CSQ = Command("AT+CSQ", expect_prefix="+CSQ:")

@@ -1,0 +1,732 @@
+"""The MQTT link: the only module that imports paho-mqtt.
+
+:class:`MqttLink` owns one paho client at a time and the one thread that ever touches it. Other threads talk to it
+through two queues: requests in (:meth:`MqttLink.publish`, :meth:`MqttLink.set_will`, :meth:`MqttLink.stop`) and
+our own small frozen events out (:attr:`MqttLink.events`). paho's callbacks only append raw events to a list that
+the link's thread reads right after each network step; paho's own reconnect and loop threads are not used.
+
+- MQTT 5 by default (3.1.1 by setting): clean start off and a session expiry (3.1.1: clean session off), so the
+  broker keeps the subscription and queues commands while the device is away; subscriptions are only sent when the
+  broker says it has no session.
+- TLS through an ``ssl.SSLContext``: the CA file or the system's CAs, an optional client certificate and key,
+  host name checking on unless ``insecure`` (the chain is verified either way). TLS sessions are resumed across
+  reconnects when the broker issues tickets, which saves the certificate exchange.
+- A fresh paho client per connection: the outbox, not paho's memory, decides what is sent again after a drop.
+- Reconnects follow :class:`~iotcard.agent.telemetry._backoff.Backoff` (full jitter, capped). The keepalive of each
+  connection comes from :class:`~iotcard.agent.telemetry._keepalive.AdaptiveKeepalive`, which learns from how
+  connections
+  die. A connection is declared dead when a PUBACK is overdue (``ack_timeout``), when paho's keepalive sees no
+  PINGRESP, or when the kernel gives up on unacknowledged data (``TCP_USER_TIMEOUT``), whichever comes first.
+- Byte counting: see :mod:`iotcard.agent.telemetry._traffic` (``TCP_INFO`` samples posted as :class:`Traffic` events).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import queue
+import select
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from iotcard.drivers.errors import ConfigError
+
+from ._backoff import Backoff
+from ._keepalive import AdaptiveKeepalive
+from ._traffic import TrafficSample, read_tcp_info
+
+__all__ = [
+    "Acked",
+    "ConnectFailed",
+    "Connected",
+    "Disconnected",
+    "KeepaliveLearned",
+    "LinkEvent",
+    "LinkSettings",
+    "MqttLink",
+    "Received",
+    "Stopped",
+    "TlsSettings",
+    "Traffic",
+    "WillMessage",
+    "make_tls_context",
+    "read_password",
+]
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSettings:
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WillMessage:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    host: str
+    port: int
+    client_id: str
+    protocol: str = "5"
+    tls: TlsSettings | None = None
+    username: str | None = None
+    password_file: Path | None = None
+    session_expiry: int = 7 * 86400
+    subscriptions: tuple[str, ...] = ()
+    connect_timeout: float = 15.0
+    ack_timeout: float = 30.0
+    tcp_user_timeout: float = 45.0
+    traffic_every: float = 60.0
+    # MQTT 5 Maximum Packet Size sent in CONNECT: the broker must not send anything larger (it drops it, and a
+    # persistent session does not redeliver it), so an oversized command never reaches our memory. A command is at
+    # most 4 KiB of payload; 8 KiB leaves room for the topic and properties.
+    max_packet_size: int = 8 * 1024
+
+
+# ---------------------------------------------------------------- events out
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    session_present: bool
+    keepalive: int
+    connection: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectFailed:
+    """A connection attempt failed; ``code`` is stable: unreachable, refused, timeout, tls_verify_failed,
+    tls_failed, not_authorized, bad_credentials, broker_refused. The link retries after ``retry_in`` seconds."""
+
+    code: str
+    message: str
+    retry_in: float
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """An established connection ended. ``dead``: found dead by a timeout (NAT or coverage suspected)."""
+
+    reason: str
+    dead: bool
+    retry_in: float
+
+
+@dataclass(frozen=True, slots=True)
+class Acked:
+    """The broker answered the publish ``token``; ``ok`` is false for a refusing reason code (≥ 0x80)."""
+
+    token: int
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    topic: str
+    payload: bytes
+    retained: bool
+    response_topic: str | None = None
+    correlation: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """Cumulative kernel counters of one connection; ``at_connect`` for the sample taken at CONNACK."""
+
+    sample: TrafficSample
+    at_connect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KeepaliveLearned:
+    current: int
+    known_good: int | None
+    too_long: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    pass
+
+
+LinkEvent = Connected | ConnectFailed | Disconnected | Acked | Received | Traffic | KeepaliveLearned | Stopped
+
+
+# ---------------------------------------------------------------- requests in
+
+
+@dataclass(frozen=True, slots=True)
+class _Publish:
+    token: int
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    correlation: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _SetWill:
+    will: WillMessage | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    pass
+
+
+# ---------------------------------------------------------------- raw callback events (link thread only)
+
+
+@dataclass(frozen=True, slots=True)
+class _RawConnack:
+    ok: bool
+    reason: str
+    value: int
+    session_present: bool
+    server_keepalive: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _RawDisconnect:
+    reason: str
+    from_broker: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _RawPuback:
+    mid: int
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _RawMessage:
+    message: Received
+
+
+@dataclass(frozen=True, slots=True)
+class _RawSocketClosed:
+    sample: TrafficSample | None
+    so_error: int
+
+
+_Raw = _RawConnack | _RawDisconnect | _RawPuback | _RawMessage | _RawSocketClosed
+
+
+class _BoundedClient(paho.Client):
+    """paho's client that refuses to read an incoming packet longer than ``max_packet_size``.
+
+    paho reads a whole packet into memory before any callback sees it; with MQTT 3.1.1 (no Maximum Packet Size)
+    or a broker that ignores it, a 30 MB publish would be read in full. paho asks the socket for the rest of the
+    packet in one call, so a request for more than the limit is the packet announcing its length: the connection
+    is dropped there, before the payload is read.
+    """
+
+    max_packet_size = 8 * 1024
+    oversized = 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if bufsize > self.max_packet_size:
+            self.oversized = bufsize
+            log.warning(
+                "dropped the connection: the broker sent a packet of %d bytes (limit %d); with MQTT 3.1.1 set the "
+                "broker's message_size_limit",
+                bufsize,
+                self.max_packet_size,
+            )
+            raise OSError(errno.EMSGSIZE, f"incoming packet of {bufsize} bytes is over {self.max_packet_size}")
+        data: bytes = super()._sock_recv(bufsize)
+        return data
+
+
+class _ResumingContext(ssl.SSLContext):
+    """An SSLContext that offers the last TLS session again (paho wraps sockets through the context)."""
+
+    session: ssl.SSLSession | None = None
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        if self.session is not None and "session" not in kwargs:
+            kwargs["session"] = self.session
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
+def make_tls_context(tls: TlsSettings) -> ssl.SSLContext:
+    """The TLS context for ``tls``; ConfigError when a file cannot be used."""
+    context = _ResumingContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        if tls.ca_file is not None:
+            context.load_verify_locations(cafile=str(tls.ca_file))
+        else:
+            context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+        if tls.cert_file is not None:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load TLS files: {exc}", code="tls_files") from exc
+    context.check_hostname = not tls.insecure
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def read_password(path: Path) -> str:
+    """The first line of the password file (never logged)."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
+    except OSError as exc:
+        raise ConfigError(f"cannot read the MQTT password file {path}: {exc.strerror}", code="password_file") from exc
+
+
+class MqttLink:
+    """One MQTT connection kept up by one thread. Start it, feed it, read :attr:`events`, stop it."""
+
+    def __init__(
+        self,
+        settings: LinkSettings,
+        *,
+        keepalive: AdaptiveKeepalive | None = None,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.events: queue.Queue[LinkEvent] = queue.Queue()
+        self._keepalive = keepalive or AdaptiveKeepalive()
+        self._backoff = backoff or Backoff()
+        self._clock = clock
+        self._requests: queue.Queue[_Publish | _SetWill | _Stop] = queue.Queue()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._thread: threading.Thread | None = None
+        # Everything below belongs to the link's thread.
+        self._tls_context = make_tls_context(settings.tls) if settings.tls is not None else None
+        self._password = read_password(settings.password_file) if settings.password_file is not None else None
+        self._client: paho.Client | None = None
+        self._connected = False
+        self._connection = 0
+        self._will: WillMessage | None = None
+        self._raw: list[_Raw] = []
+        self._mids: dict[int, tuple[int, float]] = {}
+        self._early_acks: dict[int, _RawPuback] = {}
+        self._connect_started = 0.0
+        self._next_attempt = 0.0
+        self._next_traffic = 0.0
+        self._stopping = False
+        self._closing_reason: tuple[str, bool] | None = None
+
+    # ------------------------------------------------------------ any thread
+
+    def start(self, will: WillMessage | None = None) -> None:
+        self._requests.put(_SetWill(will))
+        self._thread = threading.Thread(target=self._run, name="mqtt-link", daemon=True)
+        self._thread.start()
+
+    def publish(
+        self,
+        token: int,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        correlation: bytes | None = None,
+    ) -> None:
+        """Send one message; an :class:`Acked` with ``token`` follows when the broker has it (QoS 1)."""
+        self._request(_Publish(token, topic, payload, qos, retain, correlation))
+
+    def set_will(self, will: WillMessage | None) -> None:
+        """The Last Will for the next connection."""
+        self._request(_SetWill(will))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Disconnect cleanly (no will) and end the thread."""
+        if self._thread is None:
+            return
+        self._request(_Stop())
+        self._thread.join(timeout)
+        self._thread = None
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _request(self, item: _Publish | _SetWill | _Stop) -> None:
+        self._requests.put(item)
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    # ------------------------------------------------------------ the link's thread
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                self._take_requests()
+                if self._stopping:
+                    break
+                if self._client is None:
+                    now = self._clock()
+                    if now >= self._next_attempt:
+                        self._connect()
+                    else:
+                        self._wait(min(self._next_attempt - now, 1.0))
+                    continue
+                self._step()
+        except Exception:  # a bug here must not leave the agent silently disconnected forever
+            log.exception("MQTT link thread failed")
+        finally:
+            self._close("stopped", dead=False, graceful=True)
+            self.events.put(Stopped())
+
+    def _wait(self, timeout: float) -> None:
+        select.select([self._wake_r], [], [], max(0.0, timeout))
+        self._drain_wake()
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _take_requests(self) -> None:
+        while True:
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Stop):
+                self._stopping = True
+            elif isinstance(item, _SetWill):
+                self._will = item.will
+            elif self._connected:
+                self._send(item)
+            else:
+                # The publisher sends again everything unacknowledged after the next Connected.
+                log.debug("publish of token %d dropped: not connected", item.token)
+
+    def _send(self, item: _Publish) -> None:
+        assert self._client is not None
+        properties = None
+        if item.correlation is not None and self.settings.protocol == "5":
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.CorrelationData = item.correlation
+        info = self._client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain, properties=properties)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            log.debug("publish of token %d not sent (rc %s); resent after reconnect", item.token, info.rc)
+            return
+        if item.qos == 0:
+            self.events.put(Acked(item.token, True, "qos0"))
+            return
+        self._mids[info.mid] = (item.token, self._clock())
+        early = self._early_acks.pop(info.mid, None)
+        if early is not None:
+            self._handle_raw(early)
+
+    # ---- connecting
+
+    def _new_client(self) -> paho.Client:
+        settings = self.settings
+        v5 = settings.protocol == "5"
+        client = _BoundedClient(
+            CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            clean_session=None if v5 else False,
+            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+            reconnect_on_failure=False,
+        )
+        client.connect_timeout = settings.connect_timeout
+        client.max_packet_size = settings.max_packet_size
+        client.max_inflight_messages_set(100)
+        client.max_queued_messages_set(0)
+        if self._tls_context is not None:
+            client.tls_set_context(self._tls_context)
+        if settings.username is not None:
+            client.username_pw_set(settings.username, self._password)
+        if self._will is not None:
+            client.will_set(self._will.topic, self._will.payload, qos=self._will.qos, retain=self._will.retain)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_socket_close = self._on_socket_close
+        return client
+
+    def _connect(self) -> None:
+        settings = self.settings
+        keepalive = self._keepalive.current
+        client = self._new_client()
+        self._connection += 1
+        try:
+            if settings.protocol == "5":
+                properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+                properties.SessionExpiryInterval = settings.session_expiry
+                properties.MaximumPacketSize = settings.max_packet_size
+                client.connect(
+                    settings.host, settings.port, keepalive=keepalive, clean_start=False, properties=properties
+                )
+            else:
+                client.connect(settings.host, settings.port, keepalive=keepalive)
+        except ssl.SSLCertVerificationError as exc:
+            self._connect_failed("tls_verify_failed", f"the broker's certificate was refused: {exc.verify_message}")
+            return
+        except ssl.CertificateError as exc:
+            self._connect_failed("tls_verify_failed", f"the broker's certificate does not match: {exc}")
+            return
+        except ssl.SSLError as exc:
+            self._connect_failed("tls_failed", f"TLS handshake failed: {exc.reason or exc}")
+            return
+        except ConnectionRefusedError:
+            self._connect_failed("refused", f"{settings.host}:{settings.port} refused the connection")
+            return
+        except TimeoutError:
+            self._connect_failed("timeout", f"no answer from {settings.host}:{settings.port}")
+            return
+        except OSError as exc:
+            self._connect_failed("unreachable", f"cannot reach {settings.host}:{settings.port}: {exc.strerror or exc}")
+            return
+        self._client = client
+        sock = client.socket()
+        if isinstance(sock, socket.socket) and hasattr(socket, "TCP_USER_TIMEOUT"):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(settings.tcp_user_timeout * 1000))
+        self._connect_started = self._clock()
+
+    def _connect_failed(self, code: str, message: str) -> None:
+        delay = self._backoff.next_delay()
+        self._next_attempt = self._clock() + delay
+        log.info("MQTT connect failed (%s): %s; next try in %.1f s", code, message, delay)
+        self.events.put(ConnectFailed(code, message, delay))
+
+    # ---- running
+
+    def _step(self) -> None:
+        client = self._client
+        assert client is not None
+        sock = client.socket()
+        if sock is None:
+            self._close("connection lost", dead=False)
+            return
+        timeout = 1.0
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            timeout = 0.0
+        wants = [sock] if client.want_write() else []
+        try:
+            readable, writable, _ = select.select([sock, self._wake_r], wants, [], timeout)
+        except (OSError, ValueError):
+            self._close("connection lost", dead=False)
+            return
+        if self._wake_r in readable:
+            self._drain_wake()
+        if sock in readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            client.loop_read(max_packets=10)
+        if client.socket() is not None and (sock in writable or client.want_write()):
+            client.loop_write()
+        if client.socket() is not None:
+            client.loop_misc()
+        self._process_raw()
+        if self._client is not None:
+            self._check_health()
+
+    def _check_health(self) -> None:
+        now = self._clock()
+        if not self._connected:
+            if now - self._connect_started > self.settings.connect_timeout:
+                self._close("no CONNACK", dead=True)
+            return
+        oldest = min((sent for _, sent in self._mids.values()), default=None)
+        if oldest is not None and now - oldest > self.settings.ack_timeout:
+            self._close("PUBACK overdue", dead=True)
+            return
+        if now >= self._next_traffic:
+            self._next_traffic = now + self.settings.traffic_every
+            self._sample_traffic(at_connect=False)
+            before = self._keepalive.current
+            if self._keepalive.tick(now) != before:
+                self._learned()
+
+    def _sample_traffic(self, *, at_connect: bool) -> None:
+        sock = self._client.socket() if self._client is not None else None
+        if isinstance(sock, socket.socket):
+            sample = read_tcp_info(sock, self._connection)
+            if sample is not None:
+                self.events.put(Traffic(sample, at_connect=at_connect))
+
+    def _learned(self) -> None:
+        policy = self._keepalive
+        self.events.put(KeepaliveLearned(policy.current, policy.known_good, policy.too_long))
+
+    def _process_raw(self) -> None:
+        while self._raw:
+            self._handle_raw(self._raw.pop(0))
+
+    def _handle_raw(self, raw: _Raw) -> None:
+        if isinstance(raw, _RawPuback):
+            entry = self._mids.pop(raw.mid, None)
+            if entry is None:
+                self._early_acks[raw.mid] = raw
+            else:
+                self.events.put(Acked(entry[0], raw.ok, raw.reason))
+        elif isinstance(raw, _RawMessage):
+            self.events.put(raw.message)
+        elif isinstance(raw, _RawConnack):
+            self._connack(raw)
+        elif isinstance(raw, _RawSocketClosed):
+            if raw.sample is not None:
+                self.events.put(Traffic(raw.sample))
+            if raw.so_error == errno.ETIMEDOUT:
+                self._closing_reason = ("TCP timeout", True)
+        elif isinstance(raw, _RawDisconnect):
+            reason, dead = self._closing_reason or (raw.reason, raw.reason == "keepalive timeout")
+            self._close(reason, dead=dead)
+
+    def _connack(self, raw: _RawConnack) -> None:
+        if not raw.ok:
+            code = {0x86: "bad_credentials", 0x87: "not_authorized", 4: "bad_credentials", 5: "not_authorized"}
+            self._drop_client()
+            self._connect_failed(
+                code.get(raw.value, "broker_refused"), f"the broker refused the connection: {raw.reason}"
+            )
+            return
+        self._connected = True
+        now = self._clock()
+        self._backoff.connected(now)
+        keepalive = raw.server_keepalive or self._keepalive.connected(now)
+        self._sample_traffic(at_connect=True)
+        self._next_traffic = now + self.settings.traffic_every
+        assert self._client is not None
+        sock = self._client.socket()
+        if isinstance(self._tls_context, _ResumingContext) and isinstance(sock, ssl.SSLSocket):
+            # TLS 1.3 tickets arrive after the handshake; by CONNACK they have been read.
+            self._tls_context.session = sock.session
+        if not raw.session_present:
+            for topic in self.settings.subscriptions:
+                if self.settings.protocol == "5":
+                    # Retain As Published: a retained command published while we are subscribed keeps its flag,
+                    # so it is refused like one delivered at subscription (the broker clears it otherwise).
+                    options = SubscribeOptions(qos=1, retainAsPublished=True)
+                    self._client.subscribe(topic, options=options)
+                else:
+                    self._client.subscribe(topic, qos=1)
+        self.events.put(Connected(raw.session_present, keepalive, self._connection))
+
+    def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.on_disconnect = None
+            client.on_socket_close = None
+            try:
+                client.disconnect()
+            except Exception:  # paho may already have closed it
+                log.debug("disconnect after failure", exc_info=True)
+            sock = client.socket()
+            if sock is not None:
+                sock.close()
+        self._raw.clear()
+
+    def _close(self, reason: str, *, dead: bool, graceful: bool = False) -> None:
+        """End the current connection (if any), report it, and schedule the next attempt."""
+        client = self._client
+        if client is None:
+            return
+        if graceful and self._connected:
+            try:
+                client.disconnect()
+                client.loop_write()
+            except Exception:
+                log.debug("graceful disconnect", exc_info=True)
+        self._sample_traffic(at_connect=False)
+        was_connected = self._connected
+        # Keep the socket-close callback: it posts the final counters.
+        client.on_disconnect = None
+        sock = client.socket()
+        if sock is not None:
+            self._on_socket_close(client, None, sock)
+            client.on_socket_close = None
+            sock.close()
+        self._client = None
+        self._connected = False
+        self._closing_reason = None
+        for entry in list(self._raw):
+            if isinstance(entry, _RawSocketClosed) and entry.sample is not None:
+                self.events.put(Traffic(entry.sample))
+        self._raw.clear()
+        self._mids.clear()
+        self._early_acks.clear()
+        now = self._clock()
+        if was_connected:
+            self._backoff.disconnected(now)
+            if dead:
+                self._keepalive.found_dead(now)
+                self._learned()
+            else:
+                self._keepalive.lost(now)
+        if graceful:
+            return
+        delay = self._backoff.next_delay()
+        self._next_attempt = now + delay
+        log.info("MQTT connection ended (%s%s); next try in %.1f s", reason, ", found dead" if dead else "", delay)
+        if was_connected:
+            self.events.put(Disconnected(reason, dead, delay))
+        else:
+            self.events.put(ConnectFailed("no_connack" if dead else "lost", reason, delay))
+
+    # ------------------------------------------------------------ paho callbacks: only record what happened
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        server_keepalive = getattr(properties, "ServerKeepAlive", None) if properties is not None else None
+        value = reason.value if hasattr(reason, "value") else int(reason)
+        self._raw.append(
+            _RawConnack(not reason.is_failure, str(reason), value, bool(flags.session_present), server_keepalive)
+        )
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        text = str(reason)
+        if getattr(reason, "value", None) == 0x8D or "keep alive" in text.lower():
+            text = "keepalive timeout"
+        self._raw.append(_RawDisconnect(text, bool(getattr(flags, "is_disconnect_packet_from_server", False))))
+
+    def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
+        self._raw.append(_RawPuback(mid, not reason.is_failure, str(reason)))
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        props = message.properties
+        response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
+        correlation = getattr(props, "CorrelationData", None) if props is not None else None
+        self._raw.append(
+            _RawMessage(
+                Received(message.topic, bytes(message.payload), bool(message.retain), response_topic, correlation)
+            )
+        )
+
+    def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        sample = read_tcp_info(sock, self._connection) if isinstance(sock, socket.socket) else None
+        try:
+            so_error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if isinstance(sock, socket.socket) else 0
+        except OSError:
+            so_error = 0
+        self._raw.append(_RawSocketClosed(sample, so_error))

@@ -1,0 +1,217 @@
+"""``iotcard-collector run``: the broker's messages into the database, in batches, acknowledged after commit.
+
+Two threads, each the only owner of its resource: the MQTT worker (:class:`~iotcard.collector._mqtt.MqttWorker`) owns
+the
+paho client, and the writer thread here owns the database writes. Deliveries go from the first to the second on a
+queue; acknowledgements go back on the worker's request queue once the batch is committed.
+
+No message can stop ingest for the fleet: when a batch fails to write for any reason but an unreachable database,
+the batch is halved until the message that fails is found; that one is dead-lettered (kept in ``rejects`` with its
+payload and the error, counted in ``stats``) and acknowledged, and the rest is written. An unreachable database
+stops the writer with a :class:`~iotcard.collector._errors.StoreError`, and so does anything unexpected: ``run`` then
+exits
+non-zero, so systemd's ``Restart=on-failure`` restarts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from iotcard.contract.messages import DEFAULT_TOPIC_PREFIX
+
+from ._errors import CollectorError, StoreError
+from ._ingest import Accepted, Rejected, decode
+from ._mqtt import BrokerSettings, Delivery, MqttWorker
+from ._store import ApplyResult, Store
+
+__all__ = ["Collector", "CollectorStats", "share_topic"]
+
+log = logging.getLogger(__name__)
+
+
+def share_topic(group: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> str:
+    """The shared subscription every instance of one ``group`` takes: the broker gives each message to one."""
+    return f"$share/{group}/{prefix}/+/#"
+
+
+@dataclass(slots=True)
+class CollectorStats:
+    """What this instance did (the database's ``counters`` table sums every instance)."""
+
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    batches: int = 0
+    alarms: int = 0
+    dead_lettered: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class Collector:
+    """Subscribe, validate, write in batches, acknowledge. :meth:`start` returns at once; :meth:`stop` drains."""
+
+    def __init__(
+        self,
+        store: Store,
+        broker: BrokerSettings,
+        *,
+        client_id: str,
+        group: str = "iotcard-collector",
+        prefix: str = DEFAULT_TOPIC_PREFIX,
+        batch_size: int = 500,
+        batch_wait: float = 0.05,
+        receive_maximum: int = 2000,
+        read_retained: bool | None = None,
+    ) -> None:
+        self.store = store
+        self.prefix = prefix
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.worker = MqttWorker(
+            broker,
+            client_id,
+            subscriptions=(share_topic(group, prefix),),
+            persistent=True,
+            receive_maximum=receive_maximum,
+            # The devices' retained state (status, identity, diagnosis) is read only into an empty database, by
+            # default: a new instance joining a running group is not flooded with every device's state.
+            read_retained=read_retained if read_retained is not None else store.count("devices") == 0,
+        )
+        self.stats = CollectorStats()
+        self.buffered = 0  # deliveries in the batch being gathered (not yet written)
+        self.failure: CollectorError | None = None
+        self._stopping = threading.Event()
+        self._writer = threading.Thread(target=self._write_loop, name="collector-writer", daemon=True)
+
+    def start(self) -> None:
+        self.worker.start()
+        self._writer.start()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        return self.worker.subscribed.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._writer.is_alive()
+
+    def stop(self, timeout: float = 10.0, *, linger: int | None = None) -> None:
+        """Write and acknowledge what has arrived, then disconnect cleanly. ``linger`` (seconds) shortens the
+        broker's session for this instance, so that after it the group's other instances get its share."""
+        self._stopping.set()
+        self._writer.join(timeout)
+        self.worker.stop(timeout, session_expiry=linger)
+
+    def kill(self) -> None:
+        """Drop the connection first, as a crash would: what was written but not acknowledged comes again."""
+        self.worker.abort()
+        self._stopping.set()
+        self._writer.join(10)
+        self.worker.stop(1)
+
+    # ------------------------------------------------------------ writer thread
+
+    def _next_batch(self) -> list[Delivery]:
+        events = self.worker.events
+        batch: list[Delivery] = []
+        deadline: float | None = None
+        while len(batch) < self.batch_size:
+            timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+            if timeout <= 0:
+                break
+            try:
+                event = events.get(timeout=timeout)
+            except queue.Empty:
+                if deadline is None or self._stopping.is_set():
+                    break
+                continue
+            if isinstance(event, Delivery):
+                batch.append(event)
+                self.buffered = len(batch)
+                if deadline is None:
+                    deadline = time.monotonic() + self.batch_wait
+            else:
+                log.info("MQTT: %s", event)
+            if self._stopping.is_set() and deadline is not None:
+                break
+        return batch
+
+    def _write_loop(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if not batch:
+                if self._stopping.is_set():
+                    return
+                continue
+            try:
+                self._write(batch)
+            except StoreError as exc:
+                log.error("collector stopped: %s", exc.message)
+                self.failure = exc
+                return
+            except Exception as exc:  # a bug of ours: stop loudly (exit non-zero) rather than ingest half
+                log.exception("the writer failed")
+                self.failure = CollectorError(
+                    f"the writer failed: {type(exc).__name__}", code="writer_failed", hint="see the log; restart"
+                )
+                return
+
+    def _write(self, batch: list[Delivery]) -> None:
+        decoded = [(delivery, decode(delivery.topic, delivery.payload, self.prefix)) for delivery in batch]
+        for _, item in decoded:
+            if isinstance(item, Rejected):
+                log.warning("invalid message from device %s on %s: %s", item.device_id, item.topic, item.reason)
+        result = self._apply(decoded)
+        self.buffered = 0
+        self.worker.ack(tuple((d.connection, d.mid) for d in batch if d.qos > 0))
+        self._count(len(batch), result)
+
+    def _apply(self, decoded: list[tuple[Delivery, Accepted | Rejected | None]]) -> ApplyResult:
+        """Write ``decoded`` in one transaction; if that fails (not for want of a database), find the message that
+        fails by halving, dead-letter it and write the rest."""
+        accepted = [item for _, item in decoded if isinstance(item, Accepted)]
+        rejected = [item for _, item in decoded if isinstance(item, Rejected)]
+        try:
+            return self.store.apply(accepted, rejected)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if len(decoded) == 1:
+                delivery, item = decoded[0]
+                reason = f"the writer could not store it: {type(exc).__name__}: {str(exc)[:300]}"
+                device_id = item.message.device_id if isinstance(item, Accepted) else None
+                log.error("dead-lettered a message from %s on %s: %s", device_id, delivery.topic, reason)
+                self.store.dead_letter([(device_id, delivery.topic, delivery.payload, reason)])
+                self.stats.dead_lettered += 1
+                return ApplyResult()
+        half = len(decoded) // 2
+        first, second = self._apply(decoded[:half]), self._apply(decoded[half:])
+        first.accepted += second.accepted
+        first.duplicates += second.duplicates
+        first.rejected += second.rejected
+        first.alarms += second.alarms
+        return first
+
+    def _count(self, received: int, result: ApplyResult) -> None:
+        stats = self.stats
+        stats.received += received
+        stats.accepted += result.accepted
+        stats.duplicates += result.duplicates
+        stats.invalid += result.rejected
+        stats.batches += 1
+        stats.alarms += len(result.alarms)
+        for alarm in result.alarms:
+            log.warning(
+                "binding alarm %s: card %s, device %s (was %s, now %s)",
+                alarm["kind"],
+                alarm["iccid"],
+                alarm["device_id"],
+                alarm["previous"],
+                alarm["current"],
+            )
