@@ -24,7 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from iotcard.drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, ReadTimeout
+from iotcard.agent.errors import ConfigError
+from iotcard.contract.errors import IotcardError
+from iotcard.drivers.errors import ModemRebooted, PortError, ReadTimeout
 
 from . import commands
 from ._context import EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context, ModemOpener, open_local_modem

@@ -25,7 +25,7 @@ from iotcard.agent.directed import (
     parse_target,
     probe_host_in_pattern,
 )
-from iotcard.drivers.errors import ConfigError
+from iotcard.agent.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",

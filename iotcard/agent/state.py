@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from iotcard.drivers.errors import ConfigError
+from iotcard.agent.errors import ConfigError
 
 __all__ = [
     "KnownIdentity",

@@ -1,4 +1,5 @@
-"""The collector's errors: one root, named for the phase that went wrong, each with a stable ``code``.
+"""The collector's errors: one root under :class:`iotcard.contract.errors.IotcardError`, named for the phase that
+went wrong, each with a stable ``code``.
 
 ::
 
@@ -13,6 +14,8 @@
 
 from __future__ import annotations
 
+from iotcard.contract.errors import IotcardError
+
 __all__ = [
     "BrokerError",
     "CollectorError",
@@ -24,17 +27,14 @@ __all__ = [
 ]
 
 
-class CollectorError(Exception):
+class CollectorError(IotcardError):
     """Root of the collector's errors: ``message`` is one sentence for people, ``code`` is stable for scripts."""
 
     code = "collector_error"
 
     def __init__(self, message: str, *, code: str | None = None, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, code=code)
         self.hint = hint
-        if code is not None:
-            self.code = code
 
 
 class SettingsError(CollectorError):

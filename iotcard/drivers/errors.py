@@ -1,63 +1,36 @@
-"""The exception tree of iotcard.
+"""The drivers' errors: what can go wrong between iotcard and the cellular module.
 
-Every error raised on purpose by iotcard derives from :class:`IotcardError`. The name says in which phase it went
-wrong; the fields carry what was wrong (command, code, partial response), not only a message::
+They derive from :class:`iotcard.contract.errors.IotcardError`, whose docstring draws every layer's tree::
 
     IotcardError
-    ├── ConfigError                 a config file or option is wrong
     ├── TransportError              the byte pipe to the modem failed
     │   ├── PortError               the port cannot be opened or vanished (missing, busy, permission, not a tty)
     │   ├── ReadTimeout             the modem stopped answering (no final result code in time)
     │   └── ModemRebooted           the modem announced a (re)boot while a command was in flight
     ├── ProtocolError               the AT engine was misused or its buffer overflowed
     ├── ParseError                  a modem answer does not have the expected shape
-    ├── CommandError                the modem answered with a final error result code
-    │   ├── CmeError                +CME ERROR: <n|text>  (27.007 §9.2)
-    │   └── CmsError                +CMS ERROR: <n|text>  (27.005 §3.2.5)
-    ├── ProbeError                  a directed-query target or probe failed to run
-    └── PublishError                a report could not be queued or sent
+    └── CommandError                the modem answered with a final error result code
+        ├── CmeError                +CME ERROR: <n|text>  (27.007 §9.2)
+        └── CmsError                +CMS ERROR: <n|text>  (27.005 §3.2.5)
+
+The fields carry what was wrong (command, code, partial response), not only a message.
 """
 
 from __future__ import annotations
+
+from iotcard.contract.errors import IotcardError
 
 __all__ = [
     "CmeError",
     "CmsError",
     "CommandError",
-    "ConfigError",
-    "IotcardError",
     "ModemRebooted",
     "ParseError",
     "PortError",
-    "ProbeError",
     "ProtocolError",
-    "PublishError",
     "ReadTimeout",
     "TransportError",
 ]
-
-
-class IotcardError(Exception):
-    """Root of every error iotcard raises on purpose.
-
-    ``code`` is a stable machine-readable word (``port_busy``, ``modem_unresponsive``...) that the CLI prints and
-    JSON output carries; the message is one sentence for a person.
-    """
-
-    code: str = "error"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
-class ConfigError(IotcardError):
-    code = "config_invalid"
 
 
 class TransportError(IotcardError):
@@ -141,11 +114,3 @@ class CmeError(CommandError):
 
 class CmsError(CommandError):
     code = "cms_error"
-
-
-class ProbeError(IotcardError):
-    code = "probe_failed"
-
-
-class PublishError(IotcardError):
-    code = "publish_failed"

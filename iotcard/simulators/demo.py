@@ -125,8 +125,9 @@ def show_messages(path: Path, seen: int) -> int:
 
 def publish_ping(port: int) -> None:
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo-cloud")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-cloud")
     client.connect("127.0.0.1", port)
     client.loop_start()
     client.publish(f"iotcard/v1/{DEVICE}/cmd/ping", json.dumps({"request_id": "demo-ping-1"}), qos=1).wait_for_publish(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from iotcard.agent.config import AgentConfig, load_config
-from iotcard.drivers.errors import ConfigError
+from iotcard.agent.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -10,7 +10,7 @@ import pytest
 
 from iotcard.agent.cli import main
 from iotcard.agent.config import load_config
-from iotcard.drivers.errors import ConfigError
+from iotcard.agent.errors import ConfigError
 
 
 def check(path: Path) -> tuple[int, str]:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from iotcard.drivers.errors import ConfigError
+from iotcard.agent.errors import ConfigError
 
 from .._context import EXIT_OK, EXIT_USAGE, Context
 from ..config import DEFAULT_CONFIG_PATH, load_config

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from iotcard.drivers.errors import ConfigError, ModemRebooted, PortError, ReadTimeout
+from iotcard.agent.errors import ConfigError
+from iotcard.drivers.errors import ModemRebooted, PortError, ReadTimeout
 from iotcard.drivers.models import ModemSnapshot
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context

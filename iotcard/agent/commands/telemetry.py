@@ -15,8 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from iotcard.agent.errors import ConfigError, PublishError
 from iotcard.contract.messages import IdentityDevice, Priority, json_schemas
-from iotcard.drivers.errors import ConfigError, PublishError
 from iotcard.drivers.models import ModemSnapshot
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from iotcard.drivers.errors import ConfigError
+from iotcard.agent.errors import ConfigError
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
 from ..config import DEFAULT_CONFIG_PATH, AgentConfig, load_config

@@ -42,6 +42,7 @@ from iotcard.agent.directed import (
     probe_texts,
     refused_address,
 )
+from iotcard.agent.errors import ConfigError, PublishError
 from iotcard.agent.state import last_seen_identity, read_json, remember_identity, write_json_atomic
 from iotcard.agent.telemetry import (
     CommandProcessor,
@@ -62,8 +63,9 @@ from iotcard.agent.telemetry import (
 )
 from iotcard.agent.usage import DB_NAME, Plan, UsageMeter, meter_settings, plan_from_config
 from iotcard.agent.usage import PlanFlag as UsageFlag
+from iotcard.contract.errors import IotcardError
 from iotcard.contract.messages import EventName, IdentityDevice, Priority, UsageReport
-from iotcard.drivers.errors import ConfigError, IotcardError, ModemRebooted, PortError, PublishError, ReadTimeout
+from iotcard.drivers.errors import ModemRebooted, PortError, ReadTimeout
 from iotcard.drivers.models import ModemSnapshot
 from iotcard.drivers.modem import Modem
 

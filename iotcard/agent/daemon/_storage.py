@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from iotcard.drivers.errors import IotcardError
+from iotcard.contract.errors import IotcardError
 
 __all__ = ["StorageUnavailable", "check_database", "describe_storage_error", "set_aside"]
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from iotcard.drivers.errors import ProbeError
+from iotcard.agent.errors import ProbeError
 
 __all__ = [
     "BindMethod",

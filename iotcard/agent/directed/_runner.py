@@ -10,7 +10,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from iotcard.drivers.errors import ProbeError
+from iotcard.agent.errors import ProbeError
 
 from ._bind import check_servers_bindable, plan_binding
 from ._dns import resolve, system_dns_servers

@@ -42,7 +42,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from iotcard.drivers.errors import ConfigError
+from iotcard.agent.errors import ConfigError
 
 from ._backoff import Backoff
 from ._keepalive import AdaptiveKeepalive

@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iotcard.agent.errors import PublishError
 from iotcard.contract.messages import Priority
-from iotcard.drivers.errors import PublishError
 
 __all__ = ["Outbox", "OutboxLimits", "OutboxMessage", "OutboxStats"]
 

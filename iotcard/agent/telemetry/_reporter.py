@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from iotcard.agent.errors import PublishError
 from iotcard.contract.messages import (
     CommandError,
     CommandResultMessage,
@@ -36,7 +37,6 @@ from iotcard.contract.messages import (
     encode,
     topic_spec,
 )
-from iotcard.drivers.errors import PublishError
 from iotcard.drivers.models import ModemSnapshot, RegistrationState, SimState
 
 from ._commands import CommandOutcome

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from iotcard.agent.errors import ConfigError
 from iotcard.contract.messages import Topics
-from iotcard.drivers.errors import ConfigError
 
 from ..config import AgentConfig, MqttConfig
 from ._budget import TrafficBudget

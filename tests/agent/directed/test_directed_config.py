@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from iotcard.agent.config import DirectedConfig, DirectedPattern, load_config, parse_config
-from iotcard.drivers.errors import ConfigError
+from iotcard.agent.errors import ConfigError
 
 
 def test_defaults() -> None:

@@ -19,7 +19,7 @@ from iotcard.agent.directed import (
     parse_wildcard_pattern,
     problem_message,
 )
-from iotcard.drivers.errors import ProbeError
+from iotcard.agent.errors import ProbeError
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

@@ -22,6 +22,7 @@ from telemetry_support import (
     wait_until,
 )
 
+from iotcard.agent.errors import ConfigError
 from iotcard.agent.telemetry import (
     CommandProcessor,
     Connected,
@@ -43,7 +44,6 @@ from iotcard.contract.messages import (
     Topic,
     Topics,
 )
-from iotcard.drivers.errors import ConfigError
 
 pytestmark = pytest.mark.integration
 TOPICS = Topics(DEVICE_ID)
