@@ -16,12 +16,9 @@ Routes: ``GET /cards`` (quick filters, several at once; ``sort``; offset or keys
 # No "from __future__ import annotations": FastAPI reads the routes' annotations, some of them local aliases.
 
 import base64
-import contextlib
 import hashlib
 import json
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import UTC, date, datetime
@@ -41,7 +38,8 @@ from starlette.routing import Match
 from iotcard.contract.messages import CommandResultMessage, DiagnoseCommand, ProbeCommand, RefreshUsageCommand
 
 from ._access import Principal, TokenAdmin
-from ._errors import BrokerError, CollectorError, DeviceNotAnswering, StoreError
+from ._errors import BrokerError, DeviceNotAnswering, StoreError
+from ._problems import ApiProblem, CountCache, Problem
 from ._store import DEFAULT_THRESHOLDS, FILTERS, SORTS, CardQuery, Store, Thresholds, aware
 from ._views import CardDetail, CardList, UsageSeries, card_detail, card_summary, cards_csv
 
@@ -68,25 +66,6 @@ assert set(get_args(FilterName)) == set(FILTERS) and {s.lstrip("-") for s in get
 
 #: Sends a command to a device and returns its result: (device id, command, seconds to wait).
 Commander = Callable[[str, Any, float], CommandResultMessage]
-
-
-class Problem(BaseModel):
-    """An error (RFC 9457): ``code`` is stable for programs, ``detail`` one sentence for people, ``hint`` what to do."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    code: str
-    detail: str
-    hint: str | None = None
-
-
-class ApiProblem(Exception):
-    def __init__(
-        self, status: int, code: str, detail: str, hint: str | None = None, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail, self.hint, self.headers = status, code, detail, hint, headers
 
 
 _TITLES = {
@@ -194,50 +173,6 @@ def wildcard_problem(target: str) -> ApiProblem | None:
     )
 
 
-class _Counts:
-    """Totals and badge counts for a few seconds: the app asks the same ones on every page, and counting scans.
-    Past ``ttl`` the last value is still answered (for up to a minute) while one thread counts afresh."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._values: dict[Any, tuple[float, Any]] = {}
-        self._refreshing: set[Any] = set()
-
-    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
-        if self.ttl <= 0:
-            return compute()
-        now = time.monotonic()
-        with self._lock:
-            found = self._values.get(key)
-            stale = found is not None and now - found[0] >= self.ttl
-            if stale and now - found[0] < 60 and key not in self._refreshing:  # type: ignore[index]
-                self._refreshing.add(key)
-                threading.Thread(target=self._quietly, args=(key, compute), daemon=True).start()
-        if found is not None and now - found[0] < 60:
-            return found[1]
-        return self._refresh(key, compute)
-
-    def _quietly(self, key: Any, compute: Callable[[], Any]) -> None:
-        with contextlib.suppress(CollectorError):
-            self._refresh(key, compute)
-
-    def _refresh(self, key: Any, compute: Callable[[], Any]) -> Any:
-        try:
-            value = compute()
-            with self._lock:
-                if len(self._values) > 1024:
-                    self._values.clear()
-                self._values[key] = (time.monotonic(), value)
-            return value
-        except CollectorError:
-            log.warning("API: counting failed", exc_info=True)
-            raise
-        finally:
-            with self._lock:
-                self._refreshing.discard(key)
-
-
 def _etagged(request: Request, body: bytes, media_type: str = "application/json") -> Response:
     tag = 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Authorization, X-Company"}
@@ -340,7 +275,7 @@ def create_app(
     the totals and badge counts are reused (0: never)."""
     access = TokenAdmin(store)
     today_of = today or store.today
-    counts = _Counts(count_ttl)
+    counts = CountCache(count_ttl)
     app = FastAPI(
         title="iotcard collector",
         version="2",

@@ -42,8 +42,8 @@ from sqlalchemy import MetaData, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ._access import Principal, TokenAdmin
-from ._api import ApiProblem, Problem, _Counts
 from ._errors import StoreError
+from ._problems import ApiProblem, CountCache, Problem
 from ._schema import _v7_new_tables
 from ._store import FILTERS, MIB, SORTS, CardQuery, Store, Thresholds
 from ._views import card_detail, card_summary, cards_csv
@@ -401,8 +401,8 @@ def mount_console(
 ) -> None:
     """Mount the console at ``/console`` on the API ``app`` and add the thumbnail routes to the API."""
     access = TokenAdmin(store)
-    counts = _Counts(count_ttl)
-    choices_cache = _Counts(30.0)  # the filter menus: carriers and plans change rarely
+    counts = CountCache(count_ttl)
+    choices_cache = CountCache(30.0)  # the filter menus: carriers and plans change rarely
     app.include_router(_thumbnail_api(store, access))
 
     environment = Environment(
