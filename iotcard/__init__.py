@@ -9,3 +9,19 @@
 Lower layers never import higher ones: drivers and contract import neither agent nor collector, and the collector
 imports the contract only (tests/test_layers.py).
 """
+
+from __future__ import annotations
+
+__all__ = ["version"]
+
+
+def version() -> str:
+    """The installed distribution's version (the .deb and the wheel record it); ``0+unknown`` in a source tree that
+    was never installed. Read only when asked: importlib.metadata is not loaded by ``import iotcard``."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as distribution_version
+
+    try:
+        return distribution_version("iotcard")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -205,7 +205,7 @@ def test_install_upgrade_and_purge(debs: dict[str, Path]) -> None:
     # The CLI runs on Debian's python3 from the private tree, and the agent reports the package's version.
     assert _run("iotcard", "--help").stdout.startswith("usage: iotcard")
     probe = "import sys; sys.path.insert(0, '/opt/iotcard/lib'); "
-    probe += "from iotcard.agent.daemon._agent import agent_version as v; "
+    probe += "from iotcard import version as v; "
     assert _run("/usr/bin/python3", "-IS", "-c", probe + "print(v())").stdout.strip() == f"{_version()}~prev"
     # The agent's own user can read the example config, and it passes the check the postinst relies on.
     assert (

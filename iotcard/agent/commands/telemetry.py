@@ -11,40 +11,30 @@ import argparse
 import json
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from iotcard import version
 from iotcard.agent.errors import ConfigError, PublishError
-from iotcard.contract.messages import IdentityDevice, Priority, json_schemas
+from iotcard.contract.messages import Priority, json_schemas
 from iotcard.drivers.models import ModemSnapshot
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
 from ..config import DEFAULT_CONFIG_PATH, AgentConfig, load_config
 from ..telemetry import (
     CommandProcessor,
-    MqttLink,
     Outbox,
-    Reporter,
     SampleWindow,
-    TelemetryPublisher,
     TrafficBudget,
-    load_keepalive,
     month_key,
+    open_telemetry,
     outbox_path,
     parse_broker_url,
     ping_handler,
-    telemetry_setup,
+    reporter_for,
 )
 
 ORDER = 60
-
-
-def agent_version() -> str:
-    try:
-        return metadata.version("iotcard")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-        return "0.0.0"
 
 
 def register(sub: Any) -> None:
@@ -125,24 +115,19 @@ def run_report(args: argparse.Namespace, ctx: Context) -> int:
     broker = parse_broker_url(args.broker) if args.broker else None
     started = datetime.now(UTC)
     snapshot = _read_modem(config, args.port, ctx)
-    device = config.device
-    reporter = Reporter(
-        IdentityDevice(name=device.name, pn=device.pn, type=device.type, company=device.company),
-        agent_version=agent_version(),
-        started_at=started,
-        device_id=device.id,
-    )
+    agent_version = version()
+    reporter = reporter_for(config, agent_version=agent_version, started_at=started)
     reporter.observe(snapshot)
-    setup = telemetry_setup(config, reporter.device_id, broker)
-    with Outbox(outbox_path(config), setup.outbox) as outbox:
-        link = MqttLink(setup.link, keepalive=load_keepalive(outbox, setup.keepalive))
-        commands = CommandProcessor(dedup=outbox)
-        commands.register("ping", ping_handler(agent_version(), started=time.monotonic()))
-        publisher = TelemetryPublisher(outbox, link, reporter, setup.topics, commands=commands, budget=setup.budget)
+
+    def answer_ping(commands: CommandProcessor) -> None:
+        commands.register("ping", ping_handler(agent_version, started=time.monotonic()))
+
+    with open_telemetry(config, reporter, broker=broker, register=answer_ping) as session:
+        publisher, outbox, link = session.publisher, session.outbox, session.setup.link
         window = SampleWindow(started)
         window.add(snapshot)
         backlog = len(outbox)
-        publisher.start()
+        session.start()
         publisher.send(reporter.identity())
         # The traffic summary goes in the telemetry itself once connected, so it carries this connection's cost.
         deadline = time.monotonic() + args.timeout
@@ -153,13 +138,13 @@ def run_report(args: argparse.Namespace, ctx: Context) -> int:
         )
         drained = publisher.drain(max(0.0, deadline - time.monotonic()))
         error = publisher.last_error
-        publisher.stop(offline=drained, timeout=min(5.0, args.timeout))
+        session.stop(offline=drained, timeout=min(5.0, args.timeout))
         left = len(outbox)
         summary = {
             "ok": drained,
             "device_id": reporter.device_id,
-            "broker": f"{setup.link.host}:{setup.link.port}",
-            "tls": setup.link.tls is not None,
+            "broker": f"{link.host}:{link.port}",
+            "tls": link.tls is not None,
             "backlog_before": backlog,
             "pending": left,
             "next_seq": outbox.stats().next_seq,

@@ -7,7 +7,9 @@ messages:
 - :class:`MqttLink` is the only user of paho-mqtt: one thread, events out on a queue;
 - :class:`TelemetryPublisher` pumps the outbox into the link and answers commands with :class:`CommandProcessor`;
 - :class:`Reporter` and :class:`SampleWindow` turn facts (ModemSnapshot, ...) into messages;
-- :class:`AdaptiveKeepalive`, :class:`Backoff` and :class:`TrafficBudget` are pure policies with injected clocks.
+- :class:`AdaptiveKeepalive`, :class:`Backoff` and :class:`TrafficBudget` are pure policies with injected clocks;
+- :func:`open_telemetry` builds the outbox, link, commands and publisher of one device from the config, as a
+  :class:`TelemetrySession` (used by ``iotcard report`` and the daemon).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from ._mqtt import (
 from ._outbox import Outbox, OutboxLimits, OutboxMessage, OutboxStats
 from ._publisher import TelemetryPublisher, load_keepalive, month_key
 from ._reporter import Draft, Reporter, SampleWindow, events_between, identity_key
+from ._session import TelemetrySession, open_telemetry, reporter_for
 from ._setup import BrokerAddress, TelemetrySetup, outbox_path, parse_broker_url, telemetry_setup
 from ._traffic import (
     TrafficMeter,
@@ -85,6 +88,7 @@ __all__ = [
     "SampleWindow",
     "Stopped",
     "TelemetryPublisher",
+    "TelemetrySession",
     "TelemetrySetup",
     "TlsSettings",
     "TokenBucket",
@@ -103,10 +107,12 @@ __all__ = [
     "month_bounds",
     "month_key",
     "mqtt_publish_size",
+    "open_telemetry",
     "outbox_path",
     "parse_broker_url",
     "ping_handler",
     "publish_wire_estimate",
     "read_tcp_info",
+    "reporter_for",
     "telemetry_setup",
 ]
