@@ -216,6 +216,30 @@ class ApplyResult:
     alarms: list[dict[str, Any]] = field(default_factory=list)
 
 
+#: The card columns the ingest side changes, by the fact that changes them together (:meth:`Store._write_cards`).
+_CARD_GROUPS: dict[str, tuple[str, ...]] = {
+    "seen": ("first_seen", "last_seen"),
+    "binding": ("device_id", "imei", "bound_since", "unbound_at"),
+    "radio": ("rssi_dbm", "rsrp_dbm", "sinr_db", "bars", "registration", "technology", "operator", "telemetry_ts"),
+    "usage": ("used_bytes", "used_rx_bytes", "used_tx_bytes", "usage_cycle_start", "usage_cycle_end", "usage_ts"),
+    "plan": ("plan_name", "plan_total_bytes", "cycle_start", "cycle_end", "expiry", "plan_source"),
+}
+_CARD_READ = ("iccid", *(name for names in _CARD_GROUPS.values() for name in names))
+
+
+@dataclass(slots=True)
+class _Card:
+    """A card of the batch as read at its start, changed in memory and written once at its end."""
+
+    row: dict[str, Any]
+    dirty: set[str] = field(default_factory=set)
+
+    def set(self, group: str, **values: Any) -> None:
+        if any(self.row[name] != value for name, value in values.items()):
+            self.row.update(values)
+            self.dirty.add(group)
+
+
 class Store:
     """The collector's database. ``writer=True`` for the ingest side (IMMEDIATE transactions on SQLite)."""
 
@@ -336,11 +360,12 @@ class Store:
         result.duplicates = len(batch) - len(fresh)
         if fresh:
             fresh.sort(key=lambda item: item.message.ts)
-            self._touch(conn, fresh)
-            self._bindings(conn, fresh, result)
+            cards = self._touch(conn, fresh)
+            self._bindings(conn, fresh, result, cards)
             self._status(conn, fresh)
             self._identity(conn, fresh, result)
-            self._telemetry(conn, fresh, result)
+            self._telemetry(conn, fresh, result, cards)
+            self._write_cards(conn, cards)
             self._reports(conn, fresh)
             self._inserts(conn, fresh)
         if rejected:
@@ -369,18 +394,19 @@ class Store:
             )
         return result
 
-    def _touch(self, conn: Connection, fresh: list[Accepted]) -> None:
-        """Every device and card of the batch exists afterwards, with first/last seen."""
+    def _touch(self, conn: Connection, fresh: list[Accepted]) -> dict[str, _Card]:
+        """Every device and card of the batch exists afterwards; returns the batch's cards as read (locked on
+        PostgreSQL, in key order), with first/last seen already moved in memory for :meth:`_write_cards`."""
         t = self.tables
         devices: dict[str, datetime] = {}
-        cards: dict[str, tuple[datetime, datetime]] = {}
+        seen: dict[str, tuple[datetime, datetime]] = {}
         for item in fresh:
             msg = item.message
             ts = _naive(msg.ts)
             devices[msg.device_id] = max(devices.get(msg.device_id, ts), ts)
             if msg.iccid:
-                low, high = cards.get(msg.iccid, (ts, ts))
-                cards[msg.iccid] = (min(low, ts), max(high, ts))
+                low, high = seen.get(msg.iccid, (ts, ts))
+                seen[msg.iccid] = (min(low, ts), max(high, ts))
         ins = self._insert(t.devices)
         conn.execute(
             ins.on_conflict_do_update(
@@ -389,20 +415,55 @@ class Store:
             ),
             [{"device_id": d, "last_seen": ts} for d, ts in sorted(devices.items())],
         )
-        if cards:
-            ins = self._insert(t.cards)
+        if not seen:
+            return {}
+        iccids = sorted(seen)
+        cards = self._read_cards(conn, iccids)
+        missing = [iccid for iccid in iccids if iccid not in cards]
+        if missing:
+            # Another writer may insert the same card meanwhile (PostgreSQL): nothing happens then, and the read
+            # below finds its row.
             conn.execute(
-                ins.on_conflict_do_update(
-                    index_elements=["iccid"],
-                    set_={
-                        "last_seen": _later(t.cards.c.last_seen, ins.excluded.last_seen),
-                        "first_seen": _earlier(t.cards.c.first_seen, ins.excluded.first_seen),
-                    },
-                ),
-                [{"iccid": i, "first_seen": lo, "last_seen": hi} for i, (lo, hi) in sorted(cards.items())],
+                self._insert(t.cards).on_conflict_do_nothing(index_elements=["iccid"]),
+                [{"iccid": iccid, "first_seen": seen[iccid][0], "last_seen": seen[iccid][1]} for iccid in missing],
+            )
+            cards.update(self._read_cards(conn, missing))
+        for iccid, (low, high) in seen.items():
+            card = cards[iccid]
+            first, last = card.row["first_seen"], card.row["last_seen"]
+            card.set(
+                "seen",
+                first_seen=low if first is None or low < first else first,
+                last_seen=high if last is None or high > last else last,
+            )
+        return cards
+
+    def _read_cards(self, conn: Connection, iccids: list[str]) -> dict[str, _Card]:
+        c = self.tables.cards.c
+        query = select(*(c[name] for name in _CARD_READ)).where(c.iccid.in_(iccids))
+        if not self._sqlite:  # concurrent writers lock the batch's cards in one order
+            query = query.order_by(c.iccid).with_for_update()
+        return {row.iccid: _Card(dict(row._mapping)) for row in conn.execute(query)}
+
+    def _write_cards(self, conn: Connection, cards: dict[str, _Card]) -> None:
+        """What the batch changed on its cards, one UPDATE per card: an executemany per set of changed groups
+        (usually one: seen, radio and usage; the plan only where it changed)."""
+        c = self.tables.cards.c
+        shapes: dict[tuple[str, ...], list[_Card]] = {}
+        for iccid in sorted(cards):
+            card = cards[iccid]
+            if card.dirty:
+                shapes.setdefault(tuple(sorted(card.dirty)), []).append(card)
+        for groups, changed in shapes.items():
+            names = [name for group in groups for name in _CARD_GROUPS[group]]
+            conn.execute(
+                update(self.tables.cards)
+                .where(c.iccid == bindparam("b_iccid"))
+                .values({name: bindparam(f"v_{name}", type_=c[name].type) for name in names}),
+                [{"b_iccid": card.row["iccid"], **{f"v_{name}": card.row[name] for name in names}} for card in changed],
             )
 
-    def _bindings(self, conn: Connection, fresh: list[Accepted], result: ApplyResult) -> None:
+    def _bindings(self, conn: Connection, fresh: list[Accepted], result: ApplyResult, read: dict[str, _Card]) -> None:
         """Which card sits in which device (and module); alarms when that changes."""
         t = self.tables
         # Every report's (device, card, module) in time order, not only each device's latest: a card that moves or
@@ -423,12 +484,7 @@ class Store:
         if lock:
             query = query.order_by(t.devices.c.device_id).with_for_update()
         devices = {row.device_id: dict(row._mapping) for row in conn.execute(query)}
-        cards_query = select(
-            t.cards.c.iccid, t.cards.c.device_id, t.cards.c.imei, t.cards.c.bound_since, t.cards.c.unbound_at
-        ).where(t.cards.c.iccid.in_(iccids))
-        if lock:
-            cards_query = cards_query.order_by(t.cards.c.iccid).with_for_update()
-        cards = {row.iccid: dict(row._mapping) for row in conn.execute(cards_query)}
+        cards = {iccid: read[iccid].row for iccid in iccids}
         # Decide in memory, in time order, then write each kind of change with one executemany. A binding opened
         # and closed within this batch is inserted already closed.
         close_open: dict[str, datetime] = {}  # iccid -> until, for bindings open before this batch
@@ -515,28 +571,8 @@ class Store:
             )
         if new_bindings:
             conn.execute(self._insert(t.bindings), new_bindings)
-        if changed_cards:
-            c = t.cards.c
-            conn.execute(
-                update(t.cards)
-                .where(c.iccid == bindparam("b_iccid"))
-                .values(
-                    device_id=bindparam("b_device"),
-                    imei=bindparam("b_imei"),
-                    bound_since=bindparam("b_since"),
-                    unbound_at=bindparam("b_unbound"),
-                ),
-                [
-                    {
-                        "b_iccid": i,
-                        "b_device": cards[i]["device_id"],
-                        "b_imei": cards[i]["imei"],
-                        "b_since": cards[i]["bound_since"],
-                        "b_unbound": cards[i]["unbound_at"],
-                    }
-                    for i in sorted(changed_cards)
-                ],
-            )
+        for iccid in changed_cards:
+            read[iccid].dirty.add("binding")  # written with the batch's other card changes (_write_cards)
         if unbind_elsewhere:
             c = t.cards.c
             conn.execute(
@@ -686,7 +722,7 @@ class Store:
             ],
         )
 
-    def _telemetry(self, conn: Connection, fresh: list[Accepted], result: ApplyResult) -> None:
+    def _telemetry(self, conn: Connection, fresh: list[Accepted], result: ApplyResult, cards: dict[str, _Card]) -> None:
         """Radio facts, the device's plan and its usage. Usage figures are absolute per bucket: each bucket keeps
         the figure of the latest report (by the device's ``ts``), so replays, duplicates, out-of-order delivery and
         flow checks leave the same numbers (docs/telemetry.md, "Usage accounting")."""
@@ -747,7 +783,8 @@ class Store:
             result.alarms.extend(alarms)
         if not latest:
             return
-        self._card_telemetry(conn, latest)
+        for iccid, message in latest.items():
+            _card_telemetry(cards[iccid], message)
         self._latest_wins(conn, t.usage_hourly, "hour", _fields(hours, "rx_bytes", "tx_bytes"))
         old_days = sorted({(iccid, hour.replace(tzinfo=UTC).astimezone(self.zone).date()) for iccid, hour in hours})
         for iccid, day in old_days:
@@ -855,79 +892,6 @@ class Store:
             ).where(d.iccid == iccid, d.day >= first, d.day < after)
         ).one()
         return (row[2], int(row[0]), int(row[1]))
-
-    def _card_telemetry(self, conn: Connection, latest: dict[str, TelemetryMessage]) -> None:
-        """The card's radio facts (a report without samples leaves the last known ones), its current cycle's usage
-        (only from a report of the same or a later cycle) and, until a plan is imported, the device's plan."""
-        t = self.tables
-        c = t.cards.c
-        params = [_telemetry_params(iccid, m) for iccid, m in sorted(latest.items())]
-
-        def kept(column: Any, name: str) -> Any:
-            return func.coalesce(bindparam(name, type_=column.type), column)
-
-        conn.execute(
-            update(t.cards)
-            .where(c.iccid == bindparam("b_iccid"), or_(c.telemetry_ts.is_(None), c.telemetry_ts <= bindparam("b_ts")))
-            .values(
-                rssi_dbm=kept(c.rssi_dbm, "b_rssi"),
-                rsrp_dbm=kept(c.rsrp_dbm, "b_rsrp"),
-                sinr_db=kept(c.sinr_db, "b_sinr"),
-                bars=kept(c.bars, "b_bars"),
-                registration=kept(c.registration, "b_registration"),
-                technology=kept(c.technology, "b_technology"),
-                operator=kept(c.operator, "b_operator"),
-                telemetry_ts=bindparam("b_ts"),
-            ),
-            params,
-        )
-        with_usage = [p for p in params if p["b_used"] is not None]
-        if with_usage:
-            newer_cycle = or_(
-                c.usage_cycle_start.is_(None),
-                bindparam("b_ucs", type_=c.usage_cycle_start.type).is_(None),
-                c.usage_cycle_start < bindparam("b_ucs", type_=c.usage_cycle_start.type),
-                and_(
-                    c.usage_cycle_start == bindparam("b_ucs", type_=c.usage_cycle_start.type),
-                    or_(c.usage_ts.is_(None), c.usage_ts <= bindparam("b_ts")),
-                ),
-            )
-            conn.execute(
-                update(t.cards)
-                .where(c.iccid == bindparam("b_iccid"), newer_cycle)
-                .values(
-                    used_bytes=bindparam("b_used", type_=c.used_bytes.type),
-                    used_rx_bytes=bindparam("b_rx", type_=c.used_rx_bytes.type),
-                    used_tx_bytes=bindparam("b_tx", type_=c.used_tx_bytes.type),
-                    usage_cycle_start=bindparam("b_ucs", type_=c.usage_cycle_start.type),
-                    usage_cycle_end=bindparam("b_uce", type_=c.usage_cycle_end.type),
-                    usage_ts=bindparam("b_ts"),
-                ),
-                with_usage,
-            )
-        with_plan = [p for p in params if p["b_has_plan"]]
-        if with_plan:
-            from_device = c.plan_source.is_(None) | (c.plan_source != "import")
-
-            def device_plan(column: Any, name: str) -> Any:
-                return case((from_device, func.coalesce(bindparam(name, type_=column.type), column)), else_=column)
-
-            conn.execute(
-                update(t.cards)
-                .where(c.iccid == bindparam("b_iccid"), or_(c.usage_ts.is_(None), c.usage_ts <= bindparam("b_ts")))
-                .values(
-                    plan_name=device_plan(c.plan_name, "b_plan"),
-                    plan_total_bytes=device_plan(c.plan_total_bytes, "b_total"),
-                    cycle_start=case((from_device, bindparam("b_pcs", type_=c.cycle_start.type)), else_=c.cycle_start),
-                    cycle_end=case((from_device, bindparam("b_pce", type_=c.cycle_end.type)), else_=c.cycle_end),
-                    expiry=device_plan(c.expiry, "b_expiry"),
-                    plan_source=case(
-                        (and_(from_device, bindparam("b_total", type_=c.plan_total_bytes.type).isnot(None)), "device"),
-                        else_=c.plan_source,
-                    ),
-                ),
-                with_plan,
-            )
 
     def _reports(self, conn: Connection, fresh: list[Accepted]) -> None:
         """The last diagnosis and the last directed-probe round of each card."""
@@ -1515,33 +1479,58 @@ def _fields(rows: dict[Any, tuple[Any, ...]], *names: str) -> dict[Any, tuple[da
     return {key: (value[0], dict(zip(names, value[1:], strict=True))) for key, value in rows.items()}
 
 
-def _telemetry_params(iccid: str, m: TelemetryMessage) -> dict[str, Any]:
-    sig = m.signal
+def _card_telemetry(card: _Card, m: TelemetryMessage) -> None:
+    """A telemetry report on its card: the radio facts (a report without samples leaves the last known ones), the
+    current cycle's usage (only from a report of the same or a later cycle) and, until a plan is imported, the
+    device's plan (only where it changed). Decided in memory on the card as read at the batch's start."""
+    row = card.row
+    ts = _naive(m.ts)
+    if row["telemetry_ts"] is None or row["telemetry_ts"] <= ts:
+        sig = m.signal
+        radio = {
+            "rssi_dbm": sig.rssi_dbm.avg if sig.rssi_dbm else None,
+            "rsrp_dbm": sig.rsrp_dbm.avg if sig.rsrp_dbm else None,
+            "sinr_db": sig.sinr_db.avg if sig.sinr_db else None,
+            "bars": sig.bars.avg if sig.bars else None,
+            "registration": m.registration,
+            "technology": m.technology,
+            "operator": m.operator,
+        }
+        card.set("radio", telemetry_ts=ts, **{k: row[k] if v is None else v for k, v in radio.items()})
     usage = m.usage
-    plan = usage.plan if usage else None
-    explicit = plan.cycle_end if plan else None  # a package's end; a rolling monthly cycle is not a plan date
-    return {
-        "b_iccid": iccid,
-        "b_ts": _naive(m.ts),
-        "b_rssi": sig.rssi_dbm.avg if sig.rssi_dbm else None,
-        "b_rsrp": sig.rsrp_dbm.avg if sig.rsrp_dbm else None,
-        "b_sinr": sig.sinr_db.avg if sig.sinr_db else None,
-        "b_bars": sig.bars.avg if sig.bars else None,
-        "b_registration": m.registration,
-        "b_technology": m.technology,
-        "b_operator": m.operator,
-        "b_used": usage.cycle_total_bytes if usage else None,
-        "b_rx": usage.cycle_rx_bytes if usage else None,
-        "b_tx": usage.cycle_tx_bytes if usage else None,
-        "b_ucs": usage.cycle_start if usage else None,
-        "b_uce": usage.cycle_end if usage else None,
-        "b_has_plan": plan is not None,
-        "b_plan": plan.name if plan else None,
-        "b_total": round(plan.total_mb * MIB) if plan and plan.total_mb is not None else None,
-        "b_pcs": usage.cycle_start if usage and explicit is not None else None,
-        "b_pce": explicit,
-        "b_expiry": plan.expiry if plan else None,
-    }
+    if usage is None:
+        return
+    stored_start = row["usage_cycle_start"]
+    if (
+        stored_start is None
+        or usage.cycle_start is None
+        or stored_start < usage.cycle_start
+        or (stored_start == usage.cycle_start and (row["usage_ts"] is None or row["usage_ts"] <= ts))
+    ):
+        card.set(
+            "usage",
+            used_bytes=usage.cycle_total_bytes,
+            used_rx_bytes=usage.cycle_rx_bytes,
+            used_tx_bytes=usage.cycle_tx_bytes,
+            usage_cycle_start=usage.cycle_start,
+            usage_cycle_end=usage.cycle_end,
+            usage_ts=ts,
+        )
+    plan = usage.plan
+    from_device = row["plan_source"] != "import"
+    if plan is None or not from_device or (row["usage_ts"] is not None and row["usage_ts"] > ts):
+        return
+    total = round(plan.total_mb * MIB) if plan.total_mb is not None else None
+    explicit = plan.cycle_end  # a package's end; a rolling monthly cycle is not a plan date
+    card.set(
+        "plan",
+        plan_name=row["plan_name"] if plan.name is None else plan.name,
+        plan_total_bytes=row["plan_total_bytes"] if total is None else total,
+        cycle_start=usage.cycle_start if explicit is not None else None,
+        cycle_end=explicit,
+        expiry=row["expiry"] if plan.expiry is None else plan.expiry,
+        plan_source="device" if total is not None else row["plan_source"],
+    )
 
 
 def _later(stored: Any, new: Any) -> Any:
