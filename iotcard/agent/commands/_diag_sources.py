@@ -1,4 +1,8 @@
-"""Where ``iotcard diag`` gets the facts beyond the modem: directed probes and the usage meter's store."""
+"""Where ``iotcard diag`` gets its facts: the port opened here, directed probes run now, the usage meter's store.
+
+:class:`CliSources` hands these readers to :func:`iotcard.agent.diagnosis.gather` (the daemon hands in its own) and
+keeps what the JSON document shows beside the findings (the probe results and the usage summary).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from typing import Any
 
 from iotcard.drivers.models import ModemSnapshot
 
+from .._context import Context
 from ..config import AgentConfig
-from ..diagnosis import DirectedFact, PlanFact, directed_facts, plan_fact
+from ..diagnosis import DiagnosisSources
 from ..directed import (
     BindingError,
     InvalidOption,
@@ -25,9 +30,10 @@ from ..directed import (
     probe_out,
     probe_targets,
 )
-from ..usage import DB_NAME, meter_settings, open_summary, plan_from_config, summary_out
+from ..state import last_seen_identity
+from ..usage import DB_NAME, PlanStatus, meter_settings, open_summary, plan_from_config, summary_out
 
-__all__ = ["BadTargets", "dns_for_probes", "probe", "targets", "usage", "usage_line"]
+__all__ = ["BadTargets", "CliSources", "dns_for_probes", "probe", "targets", "usage", "usage_line"]
 
 log = logging.getLogger("iotcard.diag")
 
@@ -53,7 +59,7 @@ def targets(args: argparse.Namespace, config: AgentConfig) -> list[Target]:
 
 def probe(
     chosen: list[Target], args: argparse.Namespace, config: AgentConfig, snapshot: ModemSnapshot, lang: str
-) -> tuple[list[DirectedFact], dict[str, Any]]:
+) -> tuple[list[ProbeResult], dict[str, Any]]:
     directed = config.directed
     interface = args.interface or directed.interface
     texts, dns_from = dns_for_probes(list(args.dns or directed.dns), interface, snapshot.network.dns)
@@ -71,15 +77,14 @@ def probe(
         results: list[ProbeResult] = probe_targets(chosen, options)
     except BindingError as exc:
         raise BadTargets(exc.message, exc.hint or "check --interface") from None
-    facts = directed_facts(results)
     doc = probe_out(results, lang, 0).model_dump(mode="json")
     # Say which resolvers were asked: the operator's (from the module), the configured ones, or the system's.
     doc["dns_servers"] = {"from": dns_from, "servers": texts}
-    return facts, doc
+    return results, doc
 
 
-def usage(state_dir: Path, config: AgentConfig, lang: str = "en") -> tuple[PlanFact | None, dict[str, Any] | None]:
-    """The meter's summary when this device keeps one (a usage database in the state dir), and the plan facts."""
+def usage(state_dir: Path, config: AgentConfig) -> tuple[PlanStatus | None, dict[str, Any] | None]:
+    """The meter's summary when this device keeps one (a usage database in the state dir), and its plan status."""
     if not (state_dir / DB_NAME).exists():
         return None, None
     try:
@@ -87,11 +92,47 @@ def usage(state_dir: Path, config: AgentConfig, lang: str = "en") -> tuple[PlanF
     except (OSError, sqlite3.Error) as exc:
         log.warning("cannot read the usage database in %s: %s", state_dir, exc)
         return None, None
-    doc = summary_out(summary).model_dump(mode="json")
-    status = summary.plan
-    if status is None:
-        return None, doc
-    return plan_fact(status, lang), doc
+    return summary.plan, summary_out(summary).model_dump(mode="json")
+
+
+class CliSources:
+    """The CLI's readers for one ``iotcard diag`` run; what they read is kept for the JSON document."""
+
+    def __init__(self, args: argparse.Namespace, ctx: Context, config: AgentConfig, port: str, state_dir: Path) -> None:
+        self.args = args
+        self.ctx = ctx
+        self.config = config
+        self.port = port
+        self.state_dir = state_dir
+        self.targets = targets(args, config)  # BadTargets before anything is opened
+        self.snapshot: ModemSnapshot | None = None
+        self.probes_doc: dict[str, Any] | None = None
+        self.usage_doc: dict[str, Any] | None = None
+
+    def diagnosis_sources(self) -> DiagnosisSources:
+        return DiagnosisSources(
+            read_modem=self.read_modem,
+            port=self.port,
+            previous_identity=lambda: last_seen_identity(self.state_dir),
+            plan=self.plan,
+            probes=self.probe,
+        )
+
+    def read_modem(self) -> ModemSnapshot:
+        baud = self.args.baud if self.args.port else self.config.modem.baud
+        with self.ctx.open_modem(self.port, baud) as modem:
+            self.snapshot = modem.read_snapshot()
+        return self.snapshot
+
+    def probe(self, snapshot: ModemSnapshot) -> list[ProbeResult] | None:
+        if not self.targets:
+            return None
+        results, self.probes_doc = probe(self.targets, self.args, self.config, snapshot, self.ctx.lang)
+        return results
+
+    def plan(self) -> PlanStatus | None:
+        status, self.usage_doc = usage(self.state_dir, self.config)
+        return status
 
 
 def _mb(value: int) -> str:

@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from iotcard.agent.errors import ConfigError
-from iotcard.drivers.errors import ModemRebooted, PortError, ReadTimeout
 from iotcard.drivers.models import ModemSnapshot
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context
 from ..config import AgentConfig, load_config
-from ..diagnosis import Diagnosis, DiagnosisFacts, Severity, Verdict, diagnose, render
-from ..i18n import display_width, port_error_text, t
+from ..diagnosis import Diagnosis, Severity, Verdict, diagnose, gather, render
+from ..i18n import display_width, t
 from ..schemas import snapshot_out
-from ..state import last_seen_identity, remember_identity
+from ..state import remember_identity
 from . import _diag_sources as sources
 from .modem import add_port_arguments
 
@@ -81,37 +80,12 @@ def run_diag(args: argparse.Namespace, ctx: Context) -> int:
             "port_required", "no modem port given", "pass --port /dev/ttyUSB2 or set IOTCARD_PORT", EXIT_USAGE
         )
 
-    snapshot: ModemSnapshot | None = None
-    port_error: tuple[str, str, str] | None = None
-    unresponsive = False
     try:
-        with ctx.open_modem(port, args.baud if args.port else config.modem.baud) as modem:
-            snapshot = modem.read_snapshot()
-    except PortError as exc:
-        message, hint = port_error_text(exc.code, exc.port, exc.message, exc.hint, ctx.lang)
-        port_error = (exc.code, message, hint)
-    except (ReadTimeout, ModemRebooted):
-        unresponsive = True
-
-    previous = last_seen_identity(state_dir)
-    try:
-        targets = sources.targets(args, config)
+        cli_sources = sources.CliSources(args, ctx, config, port, state_dir)
+        facts = gather(cli_sources.diagnosis_sources())
     except sources.BadTargets as exc:
         return ctx.fail("invalid_target", str(exc), exc.hint, EXIT_USAGE)
-    directed = probes_doc = None
-    if targets and snapshot is not None and snapshot.network.ip_address is not None:
-        directed, probes_doc = sources.probe(targets, args, config, snapshot, ctx.lang)
-    plan, usage_doc = sources.usage(state_dir, config, ctx.lang)
-
-    facts = DiagnosisFacts(
-        snapshot=snapshot,
-        port=port,
-        port_error=port_error,
-        modem_unresponsive=unresponsive,
-        previous_identity=previous,
-        directed=directed,
-        plan=plan,
-    )
+    snapshot, probes_doc, usage_doc = facts.snapshot, cli_sources.probes_doc, cli_sources.usage_doc
     result = diagnose(facts)
     if snapshot is not None:
         remember_identity(state_dir, snapshot.sim.iccid, snapshot.identity.imei)
@@ -133,9 +107,9 @@ def run_diag(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
         ctx.out.write(render_diagnosis(result, snapshot, usage_doc, ctx.lang, _colour(ctx)))
-    if port_error is not None:
+    if facts.port_error is not None:
         return EXIT_PORT
-    if unresponsive:
+    if facts.modem_unresponsive:
         return EXIT_UNRESPONSIVE
     return EXIT_OK if result.verdict is Verdict.OK else EXIT_FAIL
 

@@ -17,7 +17,7 @@ from iotcard.drivers.models import AccessTechnology, ModemSnapshot, Registration
 
 from ._findings import CHECK_ORDER, CheckOutcome, Diagnosis, Finding, Severity, Verdict
 
-__all__ = ["DiagnosisFacts", "DirectedFact", "PlanFact", "Thresholds", "diagnose"]
+__all__ = ["DiagnosisFacts", "DirectedFact", "PlanFact", "PortFault", "Thresholds", "diagnose"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,20 @@ class DirectedFact:
     target: str
     verdict: str  # reachable | dns_failed | blocked | port_closed | tls_failed | invalid_target
     dns_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PortFault:
+    """Why the modem's port could not be used: a code, the port, and the operating system's reason.
+
+    ``code`` is the transport's (``port_missing``, ``port_permission``, ``port_busy``, ``port_not_tty``,
+    ``port_vanished``, ``port_config``, ``port_unavailable``); ``reason`` is the errno name (``ENOENT``) or, when
+    there is none, the operating system's own words. The sentence and the hint come from the messages catalogue.
+    """
+
+    code: str
+    port: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +57,24 @@ class PlanFact:
     data_exhausted: bool = False
     cycle_expiring: bool = False
     expired: bool = False
+    # A code (``renew_before_26th`` | ``renewal_paused``, :class:`iotcard.agent.usage.RenewalAdvice`) and the last
+    # day a renewal keeps the card from lapsing; the sentence comes from the messages catalogue.
     renew_advice: str | None = None
+    renew_by: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DiagnosisFacts:
-    """Everything the diagnosis looks at. ``port_error`` is (code, message, hint) when the port could not be used."""
+    """Everything the diagnosis looks at: codes and numbers, never sentences.
+
+    ``port_error`` says why the port could not be used. The older ``(code, message, hint)`` tuple is still read (as
+    a :class:`PortFault` with the message as its reason) until every caller builds facts with
+    :func:`iotcard.agent.diagnosis.gather`.
+    """
 
     snapshot: ModemSnapshot | None = None
     port: str | None = None
-    port_error: tuple[str, str, str] | None = None
+    port_error: PortFault | tuple[str, str, str] | None = None
     modem_unresponsive: bool = False
     previous_identity: KnownIdentity | None = None
     directed: Sequence[DirectedFact] | None = None
@@ -76,13 +98,6 @@ _LTE_FAMILY = {AccessTechnology.LTE, AccessTechnology.LTE_M, AccessTechnology.NB
 
 def _finding(code: str, severity: Severity, check: str, **params: object) -> Finding:
     return Finding(code, severity, check, MappingProxyType(params))
-
-
-def _bytes(value: int | None) -> str:
-    if value is None:
-        return "?"
-    mib = value / (1024 * 1024)
-    return f"{mib / 1024:.2f} GB" if mib >= 1024 else f"{mib:.1f} MB"
 
 
 class _Run:
@@ -115,10 +130,21 @@ class _Run:
     # -- checks ----------------------------------------------------------------------------------------------------
 
     def port(self) -> bool:
-        if self.facts.port_error is None:
+        fault = self.facts.port_error
+        if fault is None:
             return True
-        code, message, hint = self.facts.port_error
-        self.add(_finding("port_unavailable", Severity.ERROR, "port", detail=message, port_hint=hint, error=code))
+        if isinstance(fault, tuple):
+            fault = PortFault(fault[0], self.facts.port, fault[1] or None)
+        self.add(
+            _finding(
+                "port_unavailable",
+                Severity.ERROR,
+                "port",
+                error=fault.code,
+                port=fault.port or self.facts.port,
+                reason=fault.reason,
+            )
+        )
         return False
 
     def modem(self) -> bool:
@@ -262,7 +288,7 @@ class _Run:
             return None
         bad = [d for d in directed if d.verdict not in ("reachable", "invalid_target")]
         if bad:
-            listed = ", ".join(f"{d.target} ({d.verdict})" for d in bad)
+            listed = tuple((d.target, d.verdict) for d in bad)
             self.add(_finding("directed_blocked", Severity.ERROR, "directed", count=len(bad), targets=listed))
             return False
         return True
@@ -273,12 +299,12 @@ class _Run:
             return None
         ok = True
         common = {
-            "used": _bytes(plan.used_bytes),
-            "total": _bytes(plan.total_bytes),
-            "remaining": _bytes(plan.remaining_bytes),
+            "used_bytes": plan.used_bytes,
+            "total_bytes": plan.total_bytes,
+            "remaining_bytes": plan.remaining_bytes,
             "percent_left": plan.percent_left if plan.percent_left is not None else 0.0,
-            "end": plan.cycle_end.isoformat() if plan.cycle_end else "?",
-            "days_left": plan.days_left if plan.days_left is not None else "?",
+            "end": plan.cycle_end.isoformat() if plan.cycle_end else None,
+            "days_left": plan.days_left,
         }
         if plan.expired:
             self.add(_finding("expired", Severity.ERROR, "usage", **common))
@@ -289,8 +315,16 @@ class _Run:
         elif plan.data_low:
             self.add(_finding("data_low", Severity.WARNING, "usage", **common))
         if plan.cycle_expiring and not plan.expired:
-            renew = plan.renew_advice or "Renew or top up in the app before the period ends."
-            self.add(_finding("cycle_expiring", Severity.WARNING, "usage", renew_hint=renew, **common))
+            self.add(
+                _finding(
+                    "cycle_expiring",
+                    Severity.WARNING,
+                    "usage",
+                    renew_advice=str(plan.renew_advice) if plan.renew_advice else None,
+                    renew_by=plan.renew_by.isoformat() if plan.renew_by else None,
+                    **common,
+                )
+            )
         return ok
 
     def clock(self) -> bool | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from iotcard.agent.usage import PlanFlag, PlanStatus, RenewalAdvice
+from iotcard.agent.usage import PlanFlag, PlanStatus
 
 from ._engine import DirectedFact, PlanFact
 
@@ -14,28 +14,11 @@ if TYPE_CHECKING:
 
 __all__ = ["directed_facts", "plan_fact"]
 
-_RENEW_ADVICE = {
-    "en": {
-        RenewalAdvice.RENEW_BEFORE_26TH: (
-            "The cycle ends this month: renew before the 26th; the card provider pauses renewals from the 26th to "
-            "the 1st."
-        ),
-        RenewalAdvice.RENEWAL_PAUSED: (
-            "Renewals are paused until the 1st (26th–1st): renew on the 1st, or the card may be suspended meanwhile."
-        ),
-    },
-    "zh": {
-        RenewalAdvice.RENEW_BEFORE_26TH: "本周期在本月结束：请在 26 日前续费，卡商每月 26 日至次月 1 日暂停续费。",
-        RenewalAdvice.RENEWAL_PAUSED: "26 日至次月 1 日暂停续费：请在 1 日续费，期间卡可能被停机。",
-    },
-}
 
-
-def plan_fact(status: PlanStatus, lang: str = "en") -> PlanFact:
-    """The plan as the diagnosis reads it: the end that comes first (cycle or card expiry), the renewal advice."""
-    advice = None
-    if status.advice is not None:
-        advice = _RENEW_ADVICE.get(lang, _RENEW_ADVICE["en"])[status.advice]
+def plan_fact(status: PlanStatus, lang: str | None = None) -> PlanFact:
+    """The plan as the diagnosis reads it: the end that comes first (cycle or card expiry), the renewal advice as a
+    code and its deadline. ``lang`` is ignored (facts carry no text); it stays for callers that still pass it."""
+    del lang
     return PlanFact(
         used_bytes=status.used_bytes,
         total_bytes=status.total_bytes,
@@ -47,7 +30,8 @@ def plan_fact(status: PlanStatus, lang: str = "en") -> PlanFact:
         data_exhausted=status.has(PlanFlag.DATA_EXHAUSTED),
         cycle_expiring=status.has(PlanFlag.CYCLE_EXPIRING),
         expired=status.has(PlanFlag.EXPIRED),
-        renew_advice=advice,
+        renew_advice=status.advice.value if status.advice is not None else None,
+        renew_by=status.state.renew_by if status.advice is not None else None,
     )
 
 

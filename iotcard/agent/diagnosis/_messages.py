@@ -289,6 +289,65 @@ DENIAL_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
 }
 _DIRECTION_ZH = {"ahead": "快", "behind": "慢"}
 
+_RENEW_ADVICE = {
+    "renew_before_26th": {
+        "en": "The cycle ends this month: renew before the 26th; the card provider pauses renewals from the 26th to "
+        "the 1st.",
+        "zh": "本周期在本月结束：请在 26 日前续费，卡商每月 26 日至次月 1 日暂停续费。",
+    },
+    "renewal_paused": {
+        "en": "Renewals are paused until the 1st (26th–1st): renew on the 1st, or the card may be suspended meanwhile.",
+        "zh": "26 日至次月 1 日暂停续费：请在 1 日续费，期间卡可能被停机。",
+    },
+    "": {"en": "Renew or top up in the app before the period ends.", "zh": "请在到期前在平台上续费或充值。"},
+}
+_PORT_EN = {
+    "port_missing": (
+        "serial port {port} does not exist",
+        "check that the module is powered and its USB cable is seated",
+    ),
+    "port_permission": ("no permission to open serial port {port}", "add the user to the dialout group"),
+    "port_busy": ("serial port {port} is in use by another program", "stop the other program"),
+    "port_not_tty": ("{port} is not a serial device", "name the modem's AT port, e.g. /dev/ttyUSB2"),
+    "port_vanished": ("serial port {port} went away", "the USB modem re-enumerated or lost power"),
+    "port_unavailable": ("cannot open serial port {port}: {reason}", "check the module and its USB cable"),
+}
+
+
+def _bytes(value: object) -> str:
+    if not isinstance(value, int):
+        return "?"
+    mib = value / (1024 * 1024)
+    return f"{mib / 1024:.2f} GB" if mib >= 1024 else f"{mib:.1f} MB"
+
+
+def _derived(finding: Finding, lang: str) -> dict[str, object]:
+    p = finding.params
+    out: dict[str, object] = {}
+    if finding.code == "port_unavailable":
+        from iotcard.agent.i18n import t
+
+        error = str(p.get("error") or "port_unavailable")
+        message, hint = _PORT_EN.get(error, _PORT_EN["port_unavailable"])
+        values = {"port": p.get("port") or "?", "reason": p.get("reason") or "?"}
+        if lang == "zh":
+            out["detail"], out["port_hint"] = t(error, lang, **values), t(f"hint:{error}", lang)
+        else:
+            out["detail"], out["port_hint"] = message.format(**values), hint
+    if "used_bytes" in p:
+        out.update(used=_bytes(p["used_bytes"]), total=_bytes(p["total_bytes"]), remaining=_bytes(p["remaining_bytes"]))
+        out["end"] = p.get("end") or "?"
+        out["days_left"] = p["days_left"] if p.get("days_left") is not None else "?"
+    if finding.code == "cycle_expiring":
+        texts = _RENEW_ADVICE.get(str(p.get("renew_advice") or ""), _RENEW_ADVICE[""])
+        out["renew_hint"] = texts.get(lang, texts["en"])
+    if finding.code == "directed_blocked" and not isinstance(p.get("targets"), str):
+        targets = p.get("targets") or ()
+        out["targets"] = ", ".join(f"{target} ({verdict})" for target, verdict in targets)  # type: ignore[attr-defined]
+    if finding.code == "clock_skew":
+        out["direction_zh"] = _DIRECTION_ZH.get(str(p.get("direction")), "")
+    return out
+
 
 class _Params(dict[str, object]):
     def __missing__(self, key: str) -> str:
@@ -302,9 +361,5 @@ def render(finding: Finding, lang: str) -> tuple[str, str]:
     if finding.code == "registration_denied" and isinstance(cause, int):
         texts = DENIAL_TEXTS[_CAUSE_GROUPS.get(cause, "other")]
     message, hint = texts.get(lang, texts["en"])
-    params: Mapping[str, object] = _Params(finding.params)
-    if finding.code == "clock_skew":
-        params = _Params(
-            {**finding.params, "direction_zh": _DIRECTION_ZH.get(str(finding.params.get("direction")), "")}
-        )
+    params: Mapping[str, object] = _Params({**finding.params, **_derived(finding, lang)})
     return message.format_map(params), hint.format_map(params)

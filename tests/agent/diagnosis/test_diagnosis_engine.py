@@ -12,6 +12,7 @@ from iotcard.agent.diagnosis import (
     DiagnosisFacts,
     DirectedFact,
     PlanFact,
+    PortFault,
     Severity,
     Verdict,
     diagnose,
@@ -60,11 +61,27 @@ def test_healthy_card_is_ok() -> None:
 
 
 def test_port_error_skips_everything_resting_on_it() -> None:
-    result = diagnose(DiagnosisFacts(port_error=("port_missing", "serial port /dev/ttyUSB2 does not exist", "plug")))
+    result = diagnose(DiagnosisFacts(port_error=PortFault("port_missing", "/dev/ttyUSB2")))
     assert result.verdict is Verdict.FAIL
     assert [f.code for f in result.findings] == ["port_unavailable"]
+    assert dict(result.first.params) == {"error": "port_missing", "port": "/dev/ttyUSB2", "reason": None}
+    assert (
+        render(result.first, "en")[0]
+        == "The modem's serial port cannot be used: serial port /dev/ttyUSB2 does not exist."
+    )
+    assert "串口 /dev/ttyUSB2 不存在" in render(result.first, "zh")[0]
     skipped = {o.check for o in result.checks if o.skipped}
     assert {"modem", "sim", "registration", "pdp", "directed"} <= skipped
+
+
+def test_the_older_port_error_tuple_is_read_as_a_fault() -> None:
+    facts = DiagnosisFacts(port="/dev/ttyUSB2", port_error=("port_unavailable", "serial port went away", "check it"))
+    finding = diagnose(facts).first
+    assert dict(finding.params) == {
+        "error": "port_unavailable",
+        "port": "/dev/ttyUSB2",
+        "reason": "serial port went away",
+    }
 
 
 def test_unresponsive_modem() -> None:
@@ -199,7 +216,9 @@ def test_every_message_renders_in_both_languages(code: str, lang: str) -> None:
 
     params = {
         "detail": "d",
-        "port_hint": "h",
+        "error": "port_missing",
+        "port": "/dev/ttyUSB2",
+        "reason": None,
         "previous": "p",
         "current": "c",
         "measure": "RSRP",
@@ -211,13 +230,14 @@ def test_every_message_renders_in_both_languages(code: str, lang: str) -> None:
         "apn": "cmiot",
         "count": 1,
         "targets": "t",
-        "remaining": "1 MB",
-        "total": "2 MB",
-        "used": "1 MB",
+        "remaining_bytes": 1 << 20,
+        "total_bytes": 2 << 20,
+        "used_bytes": 1 << 20,
         "percent_left": 50.0,
         "days_left": 3,
         "end": "2026-12-31",
-        "renew_hint": "r",
+        "renew_advice": "renew_before_26th",
+        "renew_by": "2026-12-25",
     }
     message, hint = render(Finding(code, Severity.INFO, "usage", params), lang)
     assert message and "{" not in message and "{" not in hint
