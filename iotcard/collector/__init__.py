@@ -40,7 +40,7 @@ from ._errors import (
 )
 from ._http import ApiServer
 from ._ingest import Accepted, Rejected, decode
-from ._mqtt import BrokerSettings, parse_broker_url
+from ._mqtt import BrokerSettings, broker_settings
 from ._plans import PlanProblem, parse_plans
 from ._schema import MIGRATIONS, SCHEMA_VERSION
 from ._service import Collector, CollectorStats, share_topic
@@ -77,12 +77,12 @@ __all__ = [
     "Thresholds",
     "TokenAdmin",
     "UsageSeries",
+    "broker_settings",
     "build_command",
     "card_flags",
     "create_app",
     "database_url",
     "decode",
-    "parse_broker_url",
     "parse_plans",
     "push_plans",
     "send_command",

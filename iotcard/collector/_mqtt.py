@@ -19,21 +19,19 @@ import contextlib
 import logging
 import queue
 import random
-import select
-import socket
 import ssl
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from iotcard.contract.mqtt import PahoOwner, connect_failure, parse_broker_url, read_password
 
 from ._errors import SettingsError
 
@@ -44,7 +42,7 @@ __all__ = [
     "Disconnected",
     "MqttWorker",
     "Subscribed",
-    "parse_broker_url",
+    "broker_settings",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,7 +59,7 @@ class BrokerSettings:
     insecure: bool = False
 
 
-def parse_broker_url(
+def broker_settings(
     url: str,
     *,
     ca_file: Path | None = None,
@@ -69,22 +67,12 @@ def parse_broker_url(
     password_file: Path | None = None,
     insecure: bool = False,
 ) -> BrokerSettings:
-    """``mqtt://HOST[:PORT]`` (plain, 1883) or ``mqtts://HOST[:PORT]`` (TLS, 8883)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise SettingsError(
-            f"broker URL {url!r} is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]",
-            code="bad_broker",
-            hint="e.g. --broker mqtt://127.0.0.1:1883",
-        )
+    """The broker at ``url`` (see :func:`iotcard.contract.mqtt.parse_broker_url`) with the given TLS and login."""
     try:
-        port = parts.port
-    except ValueError:
-        raise SettingsError(f"broker URL {url!r}: the port is not a number 1-65535", code="bad_broker") from None
-    tls = parts.scheme == "mqtts"
-    return BrokerSettings(
-        parts.hostname, port or (8883 if tls else 1883), tls, ca_file, username, password_file, insecure
-    )
+        parsed = parse_broker_url(url)
+    except ValueError as exc:
+        raise SettingsError(str(exc), code="bad_broker", hint="e.g. --broker mqtt://127.0.0.1:1883") from None
+    return BrokerSettings(parsed.host, parsed.port_or_default, parsed.tls, ca_file, username, password_file, insecure)
 
 
 # ---------------------------------------------------------------- events out
@@ -153,8 +141,8 @@ _Request = _Publish | _Ack | _Subscribe | _Stop
 
 
 @dataclass
-class MqttWorker:
-    """One MQTT connection kept up by its own thread.
+class MqttWorker(PahoOwner[_Request]):
+    """One MQTT connection kept up by its own thread (:class:`iotcard.contract.mqtt.PahoOwner`).
 
     ``subscriptions`` are (re)sent on every connect. ``persistent`` keeps an MQTT 5 session (clean start off,
     ``session_expiry`` seconds) and turns on manual acknowledgements; ``receive_maximum`` bounds how many
@@ -175,28 +163,22 @@ class MqttWorker:
     max_queued_qos0: int = 10_000
     read_retained: bool = True
     events: queue.Queue[Event] = field(default_factory=queue.Queue)
-    _requests: queue.Queue[_Request] = field(default_factory=queue.Queue)
+
+    idle_wait = 0.5
+    step_wait = 0.5
+    connack_timeout = 15.0
 
     def __post_init__(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"mqtt-{self.client_id}", daemon=True)
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._client: paho.Client | None = None
+        PahoOwner.__init__(self, thread_name=f"mqtt-{self.client_id}")
         self._connection = 0
         self._connected = False
+        self._connect_started = 0.0
         self._closing: str | None = None
-        self._stopping = False
         self._graceful = True
         self._failures = 0
-        self._next_attempt = 0.0
         self.dropped = 0  # QoS 0 messages dropped because the writer was that far behind
         self._stop_session_expiry: int | None = None
-        self._password = (
-            self.broker.password_file.read_text(encoding="utf-8").splitlines()[0]
-            if self.broker.password_file is not None
-            else None
-        )
+        self._password = read_password(self.broker.password_file) if self.broker.password_file is not None else None
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.last_error: str | None = None
@@ -205,7 +187,7 @@ class MqttWorker:
     # ------------------------------------------------------------ the API other threads use
 
     def start(self) -> None:
-        self._thread.start()
+        self._start()
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         self._request(_Publish(topic, payload, qos, retain))
@@ -224,69 +206,23 @@ class MqttWorker:
         ``session_expiry`` shortens the persistent session in the DISCONNECT (MQTT 5): the broker then stops
         queueing this client's share of a shared subscription after that many seconds, so the group's other members
         take the whole stream; a restart within that time still finds its session."""
-        if self._thread.is_alive():
+        if self.running:
             self._request(_Stop(session_expiry=session_expiry))
-            self._thread.join(timeout)
-        self._wake_r.close()
-        self._wake_w.close()
+        self._join(timeout)
 
     def abort(self, timeout: float = 5.0) -> None:
         """Drop the connection at once, sending nothing still queued (what a crash does)."""
-        if self._thread.is_alive():
+        if self.running:
             self._request(_Stop(graceful=False))
-            self._thread.join(timeout)
-
-    def _request(self, item: _Request) -> None:
-        self._requests.put(item)
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"\0")
+            self._join(timeout)
 
     # ------------------------------------------------------------ the worker thread
 
-    def _run(self) -> None:
-        try:
-            while not self._stopping:
-                if self._client is None:
-                    self._drop_stale_requests()
-                    now = time.monotonic()
-                    if now >= self._next_attempt:
-                        self._connect()
-                    else:
-                        self._wait(min(self._next_attempt - now, 0.5))
-                    continue
-                self._take_requests()
-                if self._client is not None and not self._stopping:
-                    self._step()
-        except Exception:  # a bug here must not leave the collector silently deaf
-            log.exception("MQTT worker failed")
-        finally:
-            self._close("stopped", graceful=self._graceful, final=True)
-
-    def _wait(self, timeout: float) -> None:
-        select.select([self._wake_r], [], [], max(0.0, timeout))
-        self._drain_wake()
-
-    def _drain_wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            while self._wake_r.recv(4096):
-                pass
-
-    def _drop_stale_requests(self) -> None:
-        """While disconnected: acks are void (the broker sends those messages again); a stop still stops."""
-        while True:
-            try:
-                item = self._requests.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(item, _Stop):
-                self._stopping = True
-            elif isinstance(item, _Publish | _Subscribe):
-                self._requests.put(item)  # kept for the next connection
-                return
-
     def _take_requests(self) -> None:
+        if self._client is None:
+            self._drop_stale_requests()
+            return
         client = self._client
-        assert client is not None
         while True:
             try:
                 item = self._requests.get_nowait()
@@ -309,6 +245,19 @@ class MqttWorker:
                 return
             else:
                 client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+
+    def _drop_stale_requests(self) -> None:
+        """While disconnected: acks are void (the broker sends those messages again); a stop still stops."""
+        while True:
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Stop):
+                self._stopping = True
+            elif isinstance(item, _Publish | _Subscribe):
+                self._requests.put(item)  # kept for the next connection
+                return
 
     def _connect(self) -> None:
         broker = self.broker
@@ -347,55 +296,28 @@ class MqttWorker:
                 properties=properties,
             )
         except (OSError, ssl.SSLError) as exc:
-            self._failed(f"cannot reach {broker.host}:{broker.port}: {getattr(exc, 'strerror', None) or exc}")
+            self._failed(connect_failure(exc, broker.host, broker.port)[1])
             return
         self._client = client
-        self._connect_started = time.monotonic()
+        self._connect_started = self._clock()
 
     def _failed(self, message: str) -> None:
         self._failures += 1
         delay = random.uniform(0, min(10.0, 0.2 * 2**self._failures))
-        self._next_attempt = time.monotonic() + delay
+        self._next_attempt = self._clock() + delay
         if message != self.last_error:
             log.warning("MQTT: %s; retrying", message)
         self.last_error = message
 
-    def _step(self) -> None:
-        client = self._client
-        assert client is not None
-        sock = client.socket()
-        if sock is None:
-            self._close("connection lost")
-            return
-        pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-        wants = [sock] if client.want_write() else []
-        try:
-            readable, writable, _ = select.select([sock, self._wake_r], wants, [], 0 if pending else 0.5)
-        except (OSError, ValueError):
-            self._close("connection lost")
-            return
-        if self._wake_r in readable:
-            self._drain_wake()
-        if sock in readable or pending:
-            # paho reads one packet per call here; read all that is waiting before going round again.
-            for _ in range(1000):
-                if client.loop_read() != paho.MQTT_ERR_SUCCESS or client.socket() is None:
-                    break
-                ready = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-                if not ready and not select.select([sock], [], [], 0)[0]:
-                    break
-        if client.socket() is not None and (sock in writable or client.want_write()):
-            client.loop_write()
-        if client.socket() is not None:
-            client.loop_misc()
+    def _after_step(self, client: paho.Client) -> None:
         if self._closing is not None:
             self._close(self._closing)
         elif client.socket() is None:
             self._close("connection lost")
-        elif not self._connected and time.monotonic() - self._connect_started > 15:
-            self._close("no CONNACK within 15 s")
+        elif not self._connected and self._clock() - self._connect_started > self.connack_timeout:
+            self._close(f"no CONNACK within {self.connack_timeout:.0f} s")
 
-    def _close(self, reason: str, *, graceful: bool = False, final: bool = False) -> None:
+    def _close(self, reason: str, *, final: bool = False) -> None:
         client, self._client = self._client, None
         if client is None:
             return
@@ -404,17 +326,13 @@ class MqttWorker:
         self._closing = None
         self.connected.clear()
         self.subscribed.clear()
-        if graceful and was_connected:
+        if final and self._graceful and was_connected:
             self._take_final_requests(client)
             properties = None
             if self.persistent and self._stop_session_expiry is not None:
                 properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
                 properties.SessionExpiryInterval = self._stop_session_expiry
-            with contextlib.suppress(Exception):
-                client.disconnect(properties=properties)
-                for _ in range(100):
-                    if not client.want_write() or client.loop_write() != paho.MQTT_ERR_SUCCESS:
-                        break
+            self._disconnect(client, properties)
         sock = client.socket()
         if sock is not None:
             with contextlib.suppress(OSError):

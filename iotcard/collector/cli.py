@@ -40,7 +40,7 @@ from ._errors import (
     StoreError,
 )
 from ._http import ApiServer
-from ._mqtt import BrokerSettings, parse_broker_url
+from ._mqtt import BrokerSettings, broker_settings
 from ._plans import parse_plans
 from ._service import Collector
 from ._store import FILTERS, RETENTION_DAYS, SORTS, CardQuery, Store, Thresholds
@@ -366,7 +366,7 @@ def _store(args: argparse.Namespace, *, writer: bool = False) -> Store:
 
 
 def _broker(args: argparse.Namespace) -> BrokerSettings:
-    return parse_broker_url(args.broker, ca_file=args.ca_file, username=args.username, password_file=args.password_file)
+    return broker_settings(args.broker, ca_file=args.ca_file, username=args.username, password_file=args.password_file)
 
 
 def _thresholds(args: argparse.Namespace) -> Thresholds:

@@ -17,6 +17,7 @@ from typing import Any
 from iotcard import version
 from iotcard.agent.errors import ConfigError, PublishError
 from iotcard.contract.messages import Priority, json_schemas
+from iotcard.contract.mqtt import BrokerUrl, parse_broker_url
 from iotcard.drivers.models import ModemSnapshot
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
@@ -29,7 +30,6 @@ from ..telemetry import (
     month_key,
     open_telemetry,
     outbox_path,
-    parse_broker_url,
     ping_handler,
     reporter_for,
 )
@@ -112,7 +112,7 @@ def _read_modem(config: AgentConfig, port: str | None, ctx: Context) -> ModemSna
 
 def run_report(args: argparse.Namespace, ctx: Context) -> int:
     config = load_config(args.config)
-    broker = parse_broker_url(args.broker) if args.broker else None
+    broker = _broker(args.broker) if args.broker else None
     started = datetime.now(UTC)
     snapshot = _read_modem(config, args.port, ctx)
     agent_version = version()
@@ -169,6 +169,13 @@ def run_report(args: argparse.Namespace, ctx: Context) -> int:
             return EXIT_FAIL
         return ctx.fail(error.code if error else "publish_timeout", f"{message} ({left} pending)", hint, EXIT_FAIL)
     return EXIT_OK
+
+
+def _broker(url: str) -> BrokerUrl:
+    try:
+        return parse_broker_url(url)
+    except ValueError as exc:
+        raise ConfigError(str(exc), code="bad_broker") from None
 
 
 def _hint(code: str) -> str:

@@ -48,7 +48,7 @@ from ._outbox import Outbox, OutboxLimits, OutboxMessage, OutboxStats
 from ._publisher import TelemetryPublisher, load_keepalive, month_key
 from ._reporter import Draft, Reporter, SampleWindow, events_between, identity_key
 from ._session import TelemetrySession, open_telemetry, reporter_for
-from ._setup import BrokerAddress, TelemetrySetup, outbox_path, parse_broker_url, telemetry_setup
+from ._setup import TelemetrySetup, outbox_path, telemetry_setup
 from ._traffic import (
     TrafficMeter,
     TrafficSample,
@@ -62,7 +62,6 @@ __all__ = [
     "AdaptiveKeepalive",
     "Backoff",
     "BackoffPolicy",
-    "BrokerAddress",
     "BudgetState",
     "CommandHandler",
     "CommandOutcome",
@@ -109,7 +108,6 @@ __all__ = [
     "mqtt_publish_size",
     "open_telemetry",
     "outbox_path",
-    "parse_broker_url",
     "ping_handler",
     "publish_wire_estimate",
     "read_tcp_info",

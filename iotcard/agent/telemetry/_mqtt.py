@@ -1,9 +1,11 @@
-"""The MQTT link: the only module that imports paho-mqtt.
+"""The MQTT link: the only module of the agent that imports paho-mqtt.
 
-:class:`MqttLink` owns one paho client at a time and the one thread that ever touches it. Other threads talk to it
-through two queues: requests in (:meth:`MqttLink.publish`, :meth:`MqttLink.set_will`, :meth:`MqttLink.stop`) and
-our own small frozen events out (:attr:`MqttLink.events`). paho's callbacks only append raw events to a list that
-the link's thread reads right after each network step; paho's own reconnect and loop threads are not used.
+:class:`MqttLink` owns one paho client at a time and the one thread that ever touches it; the thread, its wake
+pipe, select loop and request queue are :class:`iotcard.contract.mqtt.PahoOwner`, shared with the collector. Other
+threads talk to it through two queues: requests in (:meth:`MqttLink.publish`, :meth:`MqttLink.set_will`,
+:meth:`MqttLink.stop`) and our own small frozen events out (:attr:`MqttLink.events`). paho's callbacks only append
+raw events to a list that the link's thread reads right after each network step; paho's own reconnect and loop
+threads are not used.
 
 - MQTT 5 by default (3.1.1 by setting): clean start off and a session expiry (3.1.1: clean session off), so the
   broker keeps the subscription and queues commands while the device is away; subscriptions are only sent when the
@@ -26,10 +28,8 @@ import contextlib
 import errno
 import logging
 import queue
-import select
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +43,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from iotcard.agent.errors import ConfigError
+from iotcard.contract.mqtt import PahoOwner, connect_failure
+from iotcard.contract.mqtt import read_password as read_password_file
 
 from ._backoff import Backoff
 from ._keepalive import AdaptiveKeepalive
@@ -202,6 +204,9 @@ class _Stop:
     pass
 
 
+_Request = _Publish | _SetWill | _Stop
+
+
 # ---------------------------------------------------------------- raw callback events (link thread only)
 
 
@@ -299,12 +304,12 @@ def make_tls_context(tls: TlsSettings) -> ssl.SSLContext:
 def read_password(path: Path) -> str:
     """The first line of the password file (never logged)."""
     try:
-        return path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
+        return read_password_file(path)
     except OSError as exc:
         raise ConfigError(f"cannot read the MQTT password file {path}: {exc.strerror}", code="password_file") from exc
 
 
-class MqttLink:
+class MqttLink(PahoOwner[_Request]):
     """One MQTT connection kept up by one thread. Start it, feed it, read :attr:`events`, stop it."""
 
     def __init__(
@@ -319,16 +324,11 @@ class MqttLink:
         self.events: queue.Queue[LinkEvent] = queue.Queue()
         self._keepalive = keepalive or AdaptiveKeepalive()
         self._backoff = backoff or Backoff()
-        self._clock = clock
-        self._requests: queue.Queue[_Publish | _SetWill | _Stop] = queue.Queue()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._thread: threading.Thread | None = None
-        # Everything below belongs to the link's thread.
+        # Files first: a link that cannot be built leaves no thread or wake pipe behind.
         self._tls_context = make_tls_context(settings.tls) if settings.tls is not None else None
         self._password = read_password(settings.password_file) if settings.password_file is not None else None
-        self._client: paho.Client | None = None
+        super().__init__(thread_name="mqtt-link", clock=clock)
+        # Everything below belongs to the link's thread.
         self._connected = False
         self._connection = 0
         self._will: WillMessage | None = None
@@ -336,17 +336,14 @@ class MqttLink:
         self._mids: dict[int, tuple[int, float]] = {}
         self._early_acks: dict[int, _RawPuback] = {}
         self._connect_started = 0.0
-        self._next_attempt = 0.0
         self._next_traffic = 0.0
-        self._stopping = False
         self._closing_reason: tuple[str, bool] | None = None
 
     # ------------------------------------------------------------ any thread
 
     def start(self, will: WillMessage | None = None) -> None:
         self._requests.put(_SetWill(will))
-        self._thread = threading.Thread(target=self._run, name="mqtt-link", daemon=True)
-        self._thread.start()
+        self._start()
 
     def publish(
         self,
@@ -367,51 +364,14 @@ class MqttLink:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Disconnect cleanly (no will) and end the thread."""
-        if self._thread is None:
-            return
-        self._request(_Stop())
-        self._thread.join(timeout)
-        self._thread = None
-        self._wake_r.close()
-        self._wake_w.close()
-
-    def _request(self, item: _Publish | _SetWill | _Stop) -> None:
-        self._requests.put(item)
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"\0")
+        if self.running:
+            self._request(_Stop())
+        self._join(timeout)
 
     # ------------------------------------------------------------ the link's thread
 
-    def _run(self) -> None:
-        try:
-            while not self._stopping:
-                self._take_requests()
-                if self._stopping:
-                    break
-                if self._client is None:
-                    now = self._clock()
-                    if now >= self._next_attempt:
-                        self._connect()
-                    else:
-                        self._wait(min(self._next_attempt - now, 1.0))
-                    continue
-                self._step()
-        except Exception:  # a bug here must not leave the agent silently disconnected forever
-            log.exception("MQTT link thread failed")
-        finally:
-            self._close("stopped", dead=False, graceful=True)
-            self.events.put(Stopped())
-
-    def _wait(self, timeout: float) -> None:
-        select.select([self._wake_r], [], [], max(0.0, timeout))
-        self._drain_wake()
-
-    def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
+    def _finished(self) -> None:
+        self.events.put(Stopped())
 
     def _take_requests(self) -> None:
         while True:
@@ -491,23 +451,8 @@ class MqttLink:
                 )
             else:
                 client.connect(settings.host, settings.port, keepalive=keepalive)
-        except ssl.SSLCertVerificationError as exc:
-            self._connect_failed("tls_verify_failed", f"the broker's certificate was refused: {exc.verify_message}")
-            return
-        except ssl.CertificateError as exc:
-            self._connect_failed("tls_verify_failed", f"the broker's certificate does not match: {exc}")
-            return
-        except ssl.SSLError as exc:
-            self._connect_failed("tls_failed", f"TLS handshake failed: {exc.reason or exc}")
-            return
-        except ConnectionRefusedError:
-            self._connect_failed("refused", f"{settings.host}:{settings.port} refused the connection")
-            return
-        except TimeoutError:
-            self._connect_failed("timeout", f"no answer from {settings.host}:{settings.port}")
-            return
-        except OSError as exc:
-            self._connect_failed("unreachable", f"cannot reach {settings.host}:{settings.port}: {exc.strerror or exc}")
+        except OSError as exc:  # ssl.SSLError included
+            self._connect_failed(*connect_failure(exc, settings.host, settings.port))
             return
         self._client = client
         sock = client.socket()
@@ -524,30 +469,7 @@ class MqttLink:
 
     # ---- running
 
-    def _step(self) -> None:
-        client = self._client
-        assert client is not None
-        sock = client.socket()
-        if sock is None:
-            self._close("connection lost", dead=False)
-            return
-        timeout = 1.0
-        if isinstance(sock, ssl.SSLSocket) and sock.pending():
-            timeout = 0.0
-        wants = [sock] if client.want_write() else []
-        try:
-            readable, writable, _ = select.select([sock, self._wake_r], wants, [], timeout)
-        except (OSError, ValueError):
-            self._close("connection lost", dead=False)
-            return
-        if self._wake_r in readable:
-            self._drain_wake()
-        if sock in readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
-            client.loop_read(max_packets=10)
-        if client.socket() is not None and (sock in writable or client.want_write()):
-            client.loop_write()
-        if client.socket() is not None:
-            client.loop_misc()
+    def _after_step(self, client: paho.Client) -> None:
         self._process_raw()
         if self._client is not None:
             self._check_health()
@@ -648,17 +570,14 @@ class MqttLink:
                 sock.close()
         self._raw.clear()
 
-    def _close(self, reason: str, *, dead: bool, graceful: bool = False) -> None:
-        """End the current connection (if any), report it, and schedule the next attempt."""
+    def _close(self, reason: str, *, final: bool = False, dead: bool = False) -> None:
+        """End the current connection (if any), report it, and schedule the next attempt; ``final``: the link stops
+        (a clean DISCONNECT, so no will; nothing reported, nothing scheduled)."""
         client = self._client
         if client is None:
             return
-        if graceful and self._connected:
-            try:
-                client.disconnect()
-                client.loop_write()
-            except Exception:
-                log.debug("graceful disconnect", exc_info=True)
+        if final and self._connected:
+            self._disconnect(client)
         self._sample_traffic(at_connect=False)
         was_connected = self._connected
         # Keep the socket-close callback: it posts the final counters.
@@ -685,7 +604,7 @@ class MqttLink:
                 self._learned()
             else:
                 self._keepalive.lost(now)
-        if graceful:
+        if final:
             return
         delay = self._backoff.next_delay()
         self._next_attempt = now + delay

@@ -13,6 +13,7 @@ from datetime import datetime
 from types import TracebackType
 
 from iotcard.contract.messages import IdentityDevice
+from iotcard.contract.mqtt import BrokerUrl
 
 from ..config import AgentConfig
 from ._commands import CommandProcessor, daily_command_allowance
@@ -20,7 +21,7 @@ from ._mqtt import MqttLink
 from ._outbox import Outbox
 from ._publisher import TelemetryPublisher, load_keepalive
 from ._reporter import Reporter
-from ._setup import BrokerAddress, TelemetrySetup, outbox_path, telemetry_setup
+from ._setup import TelemetrySetup, outbox_path, telemetry_setup
 
 __all__ = ["TelemetrySession", "open_telemetry", "reporter_for"]
 
@@ -97,7 +98,7 @@ def open_telemetry(
     config: AgentConfig,
     reporter: Reporter,
     *,
-    broker: BrokerAddress | None = None,
+    broker: BrokerUrl | None = None,
     register: Callable[[CommandProcessor], None] | None = None,
     open_outbox: Callable[[TelemetrySetup], Outbox] | None = None,
 ) -> TelemetrySession:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from iotcard.agent.errors import ConfigError
 from iotcard.contract.messages import Topics
+from iotcard.contract.mqtt import BrokerUrl
 
 from ..config import AgentConfig, MqttConfig
 from ._budget import TrafficBudget
@@ -15,28 +15,9 @@ from ._keepalive import KeepaliveLimits
 from ._mqtt import LinkSettings, TlsSettings
 from ._outbox import OutboxLimits
 
-__all__ = ["BrokerAddress", "TelemetrySetup", "outbox_path", "parse_broker_url", "telemetry_setup"]
+__all__ = ["TelemetrySetup", "outbox_path", "telemetry_setup"]
 
 MB = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int | None
-    tls: bool
-
-
-def parse_broker_url(url: str) -> BrokerAddress:
-    """``mqtts://host:8883`` (TLS) or ``mqtt://host:1883`` (plain)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ConfigError(f"broker URL {url!r}: expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]", code="bad_broker")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"broker URL {url!r}: the port is not a number 1-65535", code="bad_broker") from None
-    return BrokerAddress(parts.hostname, port, parts.scheme == "mqtts")
 
 
 def outbox_path(config: AgentConfig) -> Path:
@@ -52,8 +33,9 @@ class TelemetrySetup:
     topics: Topics
 
 
-def telemetry_setup(config: AgentConfig, device_id: str, broker: BrokerAddress | None = None) -> TelemetrySetup:
-    """Link settings, policies and topics for ``device_id``; ``broker`` (from ``--broker``) overrides the file."""
+def telemetry_setup(config: AgentConfig, device_id: str, broker: BrokerUrl | None = None) -> TelemetrySetup:
+    """Link settings, policies and topics for ``device_id``; ``broker`` (from ``--broker``) overrides the file's host
+    and TLS, and its port when it names one (else the file's port, else the scheme's)."""
     mqtt: MqttConfig = config.mqtt
     host = broker.host if broker else mqtt.host
     use_tls = broker.tls if broker else mqtt.tls

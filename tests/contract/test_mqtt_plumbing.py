@@ -1,0 +1,269 @@
+"""iotcard.contract.mqtt: broker URLs for both sides, and the thread that owns a paho client (against Mosquitto)."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import queue
+import ssl
+import struct
+import sys
+import termios
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from iotcard.contract.mqtt import BrokerUrl, PahoOwner, connect_failure, parse_broker_url, read_password
+
+# The telemetry tests' Mosquitto helper (a fixture here, not a conftest: tests/*/conftest.py share one module name).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent" / "telemetry"))
+from mosquitto_support import MOSQUITTO, Broker, free_port
+from telemetry_support import wait_until
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """Mosquitto on 127.0.0.1 (plain listener, restartable); stopped at teardown."""
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed (make test installs it when run as root)")
+    server = Broker(tmp_path / "broker")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------- broker URLs: the agent's --broker and the collector's
+
+
+@pytest.mark.parametrize(
+    ("url", "expected", "port"),
+    [
+        ("mqtt://127.0.0.1", BrokerUrl("127.0.0.1", None, False), 1883),
+        ("mqtt://127.0.0.1:1883", BrokerUrl("127.0.0.1", 1883, False), 1883),
+        ("mqtts://broker.example.com", BrokerUrl("broker.example.com", None, True), 8883),
+        ("mqtts://broker.example.com:8884", BrokerUrl("broker.example.com", 8884, True), 8884),
+        ("mqtt://localhost:1884/", BrokerUrl("localhost", 1884, False), 1884),
+        ("MQTTS://Broker.Example.COM", BrokerUrl("broker.example.com", None, True), 8883),
+        ("mqtt://[::1]:1885", BrokerUrl("::1", 1885, False), 1885),
+        ("mqtt://10.0.0.1:65535", BrokerUrl("10.0.0.1", 65535, False), 65535),
+        (" mqtts://iot.example.cn:8883\n", BrokerUrl("iot.example.cn", 8883, True), 8883),
+    ],
+)
+def test_broker_urls_that_name_a_broker(url: str, expected: BrokerUrl, port: int) -> None:
+    parsed = parse_broker_url(url)
+    assert parsed == expected and parsed.port_or_default == port
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
+        ("http://x", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
+        ("tcp://broker:1883", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
+        ("broker.example.com:1883", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
+        ("mqtt://", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
+        ("mqtt://:1883", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
+        ("mqtt://host:99999", "the port is not a number 1-65535"),
+        ("mqtt://host:abc", "the port is not a number 1-65535"),
+        ("mqtt://host:0", "the port is not a number 1-65535"),
+        ("mqtt://user:secret@host", "credentials go in files"),
+        ("mqtt://host/iotcard/v1", "expected only"),
+        ("mqtts://host:8883?insecure=1", "expected only"),
+    ],
+)
+def test_broker_urls_that_do_not(url: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match="broker URL") as raised:
+        parse_broker_url(url)
+    assert complaint in str(raised.value) and "secret" not in str(raised.value)
+
+
+def test_a_password_file_gives_its_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "pw"
+    path.write_text("s3cret\nignored\n", encoding="utf-8")
+    assert read_password(path) == "s3cret"
+    path.write_text("", encoding="utf-8")
+    assert read_password(path) == ""
+    with pytest.raises(OSError):
+        read_password(tmp_path / "missing")
+
+
+def test_connect_failures_have_stable_codes() -> None:
+    verify = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    verify.verify_message = "unable to get local issuer certificate"
+    cases: list[tuple[BaseException, str, str]] = [
+        (verify, "tls_verify_failed", "unable to get local issuer certificate"),
+        (ssl.SSLError(1, "wrong version number"), "tls_failed", "TLS handshake failed"),
+        (ConnectionRefusedError(111, "Connection refused"), "refused", "h:1 refused the connection"),
+        (TimeoutError("timed out"), "timeout", "no answer from h:1"),
+        (OSError(101, "Network is unreachable"), "unreachable", "cannot reach h:1: Network is unreachable"),
+    ]
+    for exc, code, text in cases:
+        got = connect_failure(exc, "h", 1)
+        assert got[0] == code and text in got[1], (exc, got)
+
+
+# ---------------------------------------------------------------- the owner thread, on a real broker
+
+
+class EchoOwner(PahoOwner[tuple[Any, ...]]):
+    """The smallest owner: subscribes to ``echo/#``, publishes what it is asked to, reconnects at once."""
+
+    # Only the wake pipe or the socket may end a select here: a request that waited for a timeout fails the test.
+    idle_wait = 30.0
+    step_wait = 30.0
+
+    def __init__(self, port: int) -> None:
+        super().__init__(thread_name="echo-owner")
+        self.port = port
+        self.events: queue.Queue[Any] = queue.Queue()
+        self.received: list[bytes] = []
+        self.rounds: list[int] = []  # len(received) after each network round
+        self.closes: list[tuple[str, bool]] = []
+        self.sock: Any = None
+
+    def start(self) -> None:
+        self._start()
+
+    def publish(self, payload: bytes) -> None:
+        self._request(("publish", payload))
+
+    def stop(self) -> None:
+        self._request(("stop",))
+        self._join(5.0)
+
+    def _take_requests(self) -> None:
+        while True:
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if item[0] == "stop":
+                self._stopping = True
+                return
+            if item[0] == "fail":
+                raise RuntimeError("a bug in a hook")
+            if self._client is None:
+                continue
+            if item[0] == "publish":
+                self._client.publish("echo/x", item[1], qos=0)
+            elif item[0] == "hold":  # send a burst, then wait until the test saw it all arrive
+                for _ in range(item[1]):
+                    self._client.publish("echo/x", b"x" * 100, qos=0)
+                item[2].wait(10)
+
+    def _connect(self) -> None:
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id="echo-owner", protocol=paho.MQTTv5)
+        client.on_connect = lambda c, *_: c.subscribe("echo/#", qos=0)
+        client.on_subscribe = lambda *_: self.events.put("subscribed")
+        client.on_message = self._on_message
+        try:
+            client.connect("127.0.0.1", self.port, keepalive=60)
+        except OSError as exc:
+            self.events.put(connect_failure(exc, "127.0.0.1", self.port)[0])
+            self._next_attempt = self._clock() + 0.05
+            return
+        self.sock = client.socket()
+        self._client = client
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self.received.append(bytes(message.payload))
+        if message.payload != b"x" * 100:
+            self.events.put(bytes(message.payload))
+
+    def _after_step(self, client: paho.Client) -> None:
+        self.rounds.append(len(self.received))
+        if client.socket() is None:
+            self._close("connection lost")
+
+    def _close(self, reason: str, *, final: bool = False) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        self.closes.append((reason, final))
+        if final:
+            self._disconnect(client)
+        elif client.socket() is not None:
+            client.socket().close()  # type: ignore[union-attr]
+        self._next_attempt = self._clock()
+
+    def _finished(self) -> None:
+        self.events.put("finished")
+
+
+def next_event(owner: EchoOwner, timeout: float = 5.0) -> Any:
+    return owner.events.get(timeout=timeout)
+
+
+@pytest.mark.integration
+def test_a_request_wakes_the_owner_and_stop_closes_it_cleanly(broker: Broker) -> None:
+    owner = EchoOwner(broker.port)
+    owner.start()
+    assert next_event(owner, 10) == "subscribed"
+    for n in range(3):  # each would wait 30 s for the select to time out without the wake pipe
+        owner.publish(b"ping %d" % n)
+        assert next_event(owner) == b"ping %d" % n
+    owner.stop()
+    assert next_event(owner) == "finished"
+    assert not owner.running and owner.closes == [("stopped", True)]
+    assert owner._wake_r.fileno() == -1 and owner._wake_w.fileno() == -1
+    owner.publish(b"after the end")  # nobody listens any more: no error for the caller
+
+
+@pytest.mark.integration
+def test_every_packet_waiting_is_read_in_one_round(broker: Broker) -> None:
+    owner = EchoOwner(broker.port)
+    owner.start()
+    assert next_event(owner, 10) == "subscribed"
+    release = threading.Event()
+    burst = 20
+    owner._request(("hold", burst, release))
+    # Each echo is 111 bytes on the wire (MQTT 5 PUBLISH, QoS 0, "echo/x", 100 bytes of payload).
+    assert wait_until(lambda: _unread(owner.sock) >= burst * 111, 10), "the echoes did not arrive"
+    before = len(owner.rounds)  # the owner is held: no round ends meanwhile
+    release.set()
+    assert wait_until(lambda: len(owner.rounds) > before, 5)
+    assert owner.rounds[before] == burst  # the first round after the hold read the whole burst
+    owner.stop()
+
+
+@pytest.mark.integration
+def test_a_lost_connection_is_made_again(broker: Broker) -> None:
+    owner = EchoOwner(broker.port)
+    owner.start()
+    assert next_event(owner, 10) == "subscribed"
+    broker.kill()
+    assert next_event(owner) == "refused"  # the owner noticed the loss and tried again
+    broker.start()
+    while (event := next_event(owner, 10)) == "refused":
+        pass
+    assert event == "subscribed"
+    assert owner.closes[0] == ("connection lost", False)
+    owner.publish(b"back")
+    assert next_event(owner) == b"back"
+    owner.stop()
+
+
+def test_a_failing_hook_is_logged_and_the_owner_still_finishes(caplog: pytest.LogCaptureFixture) -> None:
+    owner = EchoOwner(free_port())  # nothing listens: the owner keeps trying
+    with caplog.at_level(logging.ERROR, logger="iotcard.contract.mqtt"):
+        owner.start()
+        assert next_event(owner) == "refused"
+        owner._request(("fail",))
+        while (event := next_event(owner)) == "refused":
+            pass
+        assert event == "finished"
+    assert not owner.running
+    assert "the MQTT thread echo-owner failed" in caplog.text and "a bug in a hook" in caplog.text
+    owner.stop()
+
+
+def _unread(sock: Any) -> int:
+    """Bytes the kernel holds for ``sock`` that nobody has read yet."""
+    return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0])
