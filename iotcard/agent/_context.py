@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
@@ -60,9 +60,11 @@ class Context:
     lang: str
     json: bool = False
     open_modem: ModemOpener = field(default=open_local_modem)
-    argv: Sequence[str] = ()
     # Set inside the daemon: its live state for `iotcard status` (None when the command runs on its own).
     agent_status: Callable[[], dict[str, object]] | None = None
+    # Set from a shell: how a daemon started here runs the commands the CLI forwards to it
+    # (an iotcard.agent.control.Dispatch; typed loosely, as the control module builds on this one).
+    dispatch: Callable[..., tuple[int, str, str]] | None = None
 
     def fail(self, code: str, message: str, hint: str | None, status: int) -> int:
         """Report an error as one sentence and a hint (stderr), or as ``{"error": ...}`` JSON (stdout)."""

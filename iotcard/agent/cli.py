@@ -4,6 +4,10 @@ Each subcommand lives in a module of :mod:`iotcard.agent.commands` that defines 
 ``register(subparsers)``, which adds its parser with ``handler=`` set; this module finds them, parses the
 arguments, runs the handler and turns errors into one clear sentence, a hint and a stable exit code.
 
+From a shell (:func:`main`) a command listed in :data:`iotcard.agent.control.FORWARDED` goes to a running daemon's
+control socket; inside the daemon (:func:`run_inside`, the dispatcher ``iotcard run`` hands the daemon) it runs here
+with the daemon's modem, status and defaults.
+
 Exit codes (stable, for scripts):
   0  done, and all is well
   1  done, and something is wrong (``at``: an error result; ``probe``: a target not reachable)
@@ -16,24 +20,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from iotcard.agent.errors import ConfigError
 from iotcard.contract.errors import IotcardError
 from iotcard.drivers.errors import ModemRebooted, PortError, ReadTimeout
 
 from . import commands
 from ._context import EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context, ModemOpener, open_local_modem
-from .daemon._control import DEFAULT_SOCKET, FORWARDED, ForwardFailed, OtherPort, forward
+from .control import DEFAULT_SOCKET, FORWARDED, Inside, forward
+from .errors import ConfigError, ForwardFailed, OtherPort, OwnerTimeout
 from .i18n import detect_language, port_error_text, t
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run_inside"]
 
 log = logging.getLogger("iotcard")
 
@@ -86,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--socket",
         default=os.environ.get("IOTCARD_SOCKET", str(DEFAULT_SOCKET)),
-        help="the running agent's control socket; info, diag, probe, usage, at and status run through it when it "
-        "answers, since the agent owns the modem port; a --port naming another modem is opened here "
+        help=f"the running agent's control socket; {', '.join(FORWARDED)} run through it when it answers, since the "
+        "agent owns the modem port; a --port naming another modem is opened here "
         "(default: $IOTCARD_SOCKET or %(default)s)",
     )
     parser.add_argument("--direct", action="store_true", help="never use the agent's socket; open the port here")
@@ -97,13 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Forwarded commands whose --port names a modem's AT port (probe's --port is a TCP port).
-_MODEM_PORT_COMMANDS = frozenset({"info", "at", "diag", "usage"})
-
-
 def _named_modem_port(args: argparse.Namespace) -> str | None:
     """The modem port the command names (--port, or $IOTCARD_PORT through its default), resolved from here."""
-    port = getattr(args, "port", None) if args.command in _MODEM_PORT_COMMANDS else None
+    port = getattr(args, "port", None) if FORWARDED[args.command].modem_port else None
     return os.path.realpath(port) if isinstance(port, str) and port else None
 
 
@@ -147,11 +148,9 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     open_modem: ModemOpener | None = None,
-    agent_status: Callable[[], dict[str, object]] | None = None,
-    forwarding: bool = True,
 ) -> int:
-    """Run one ``iotcard`` command. Inside the daemon, ``open_modem`` and ``agent_status`` come from the daemon and
-    ``forwarding`` is off; from a shell, commands go to a running daemon's control socket when there is one."""
+    """Run one ``iotcard`` command from a shell: a forwarded command goes to a running daemon's control socket when
+    there is one; anything else, or with ``--direct``, runs here (``open_modem`` opens the port, tests fake it)."""
     ctx_out = stdout or sys.stdout
     ctx_err = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -166,7 +165,7 @@ def main(
     if getattr(args, "handler", None) is None:
         parser.print_help(ctx_out)
         return EXIT_USAGE
-    if forwarding and not args.direct and args.command in FORWARDED:
+    if not args.direct and args.command in FORWARDED:
         forwarded = _forward(args, argv, lang, ctx_out, ctx_err)
         if forwarded is not None:
             return forwarded
@@ -176,17 +175,79 @@ def main(
         lang=lang,
         json=bool(getattr(args, "json", False)),
         open_modem=open_modem or open_local_modem,
-        argv=argv,
-        agent_status=agent_status,
+        dispatch=run_inside,
     )
+    return _run(args, ctx)
+
+
+# A default that stands for "the user left this option out" while the daemon parses a forwarded command.
+_LEFT_OUT = object()
+
+
+def _leave_out(parser: argparse.ArgumentParser, options: Sequence[str]) -> dict[str, object]:
+    """Set the defaults of ``options`` (dests) to ``_LEFT_OUT`` in ``parser`` and its subcommands; their own."""
+    own: dict[str, object] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                for dest, default in _leave_out(child, options).items():
+                    own.setdefault(dest, default)
+        elif action.dest in options:
+            own.setdefault(action.dest, action.default)
+            action.default = _LEFT_OUT
+    return own
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    raise KeyError(name)
+
+
+def run_inside(argv: Sequence[str], lang: str, inside: Inside) -> tuple[int, str, str]:
+    """Run a forwarded command in the daemon (its :data:`iotcard.agent.control.Dispatch`): the daemon's modem and
+    status, and the daemon's values for the options the user left out (its port, config and state dir, as
+    :data:`~iotcard.agent.control.FORWARDED` says). Returns (exit status, stdout, stderr)."""
+    spec = FORWARDED[argv[0]]
+    parser = build_parser()
+    own = _leave_out(_subcommand(parser, spec.name), spec.takes)
+    args = parser.parse_args(list(argv))
+    given = {option for option in spec.takes if getattr(args, option, _LEFT_OUT) is not _LEFT_OUT}
+    values = spec.defaults(given, inside.defaults)
+    for option in spec.takes:
+        if option not in given:
+            setattr(args, option, values.get(option, own.get(option)))
+    out, err = io.StringIO(), io.StringIO()
+    ctx = Context(
+        out=out,
+        err=err,
+        lang=lang,
+        json=bool(getattr(args, "json", False)),
+        open_modem=inside.open_modem,
+        agent_status=inside.agent_status,
+    )
+    if getattr(args, "handler", None) is None:
+        parser.print_help(out)
+        return EXIT_USAGE, out.getvalue(), err.getvalue()
+    status = _run(args, ctx)
+    return status, out.getvalue(), err.getvalue()
+
+
+def _run(args: argparse.Namespace, ctx: Context) -> int:
+    """Run the handler; an error becomes one sentence, a hint and a stable exit code."""
+    lang = ctx.lang
     try:
         status: int = args.handler(args, ctx)
         return status
+    except OtherPort:
+        raise  # inside the daemon: a modem it does not own; the control socket tells the CLI to open it itself
     except PortError as exc:
         log.debug("port error", exc_info=True)
         message, hint = port_error_text(exc.code, exc.port, exc.message, exc.hint, lang)
         return ctx.fail(exc.code, message, hint, EXIT_PORT)
-    except (ReadTimeout, ModemRebooted) as exc:
+    except (ReadTimeout, ModemRebooted, OwnerTimeout) as exc:
         log.debug("modem not answering", exc_info=True)
         message = t("modem_unresponsive", lang) if lang == "zh" else exc.message
         hint = (

@@ -24,7 +24,7 @@ from .models import (
     SimInfo,
     SimState,
 )
-from .modem import Modem, read_snapshot, signal_bars
+from .modem import Modem, signal_bars
 from .transport import SerialTransport, Transport
 
 __all__ = [
@@ -49,6 +49,5 @@ __all__ = [
     "SimState",
     "Transport",
     "TransportError",
-    "read_snapshot",
     "signal_bars",
 ]

@@ -1,6 +1,6 @@
 """Read the truth from a cellular module: identity, SIM, signal, registration, operator, attach, PDP.
 
-:func:`read_snapshot` runs the 27.007 base reads plus the detected dialect's overlay over an :class:`AtSession`
+`Modem.read_snapshot` runs the 27.007 base reads plus the detected dialect's overlay over an :class:`AtSession`
 and returns a :class:`ModemSnapshot`. It sends each command at most once and skips reads whose answer could not be
 used (no IMSI read without a ready SIM, no address read without an active context).
 """
@@ -8,8 +8,7 @@ used (no IMSI read without a ready SIM, no address read without an active contex
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -49,7 +48,6 @@ _T = TypeVar("_T")
 __all__ = [
     "BASE_COMMANDS",
     "Modem",
-    "read_snapshot",
     "signal_bars",
 ]
 
@@ -741,18 +739,3 @@ def _pdp(
         if ip_address is None and given is not None:
             ip_address = given.local_address
     return apn, ip_address, dns
-
-
-@contextmanager
-def opened(port: str, baud: int = 115200, **kwargs: object) -> Iterator[Modem]:
-    modem = Modem(port, baud, **kwargs)  # type: ignore[arg-type]
-    try:
-        yield modem
-    finally:
-        modem.close()
-
-
-def read_snapshot(port: str, baud: int = 115200) -> ModemSnapshot:
-    """Open ``port``, read a snapshot, close the port."""
-    with opened(port, baud) as modem:
-        return modem.read_snapshot()

@@ -12,7 +12,7 @@ import serial
 
 from .errors import PortError
 
-__all__ = ["SerialTransport", "Transport", "open_serial"]
+__all__ = ["SerialTransport", "Transport"]
 
 _DIALOUT_HINT = (
     "add the user to the group that owns the port (usually dialout): 'sudo usermod -aG dialout $USER', "
@@ -138,7 +138,3 @@ class SerialTransport:
     def close(self) -> None:
         with contextlib.suppress(serial.SerialException, OSError):
             self._serial.close()
-
-
-def open_serial(port: str, baud: int = 115200) -> SerialTransport:
-    return SerialTransport(port, baud)

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._context import EXIT_USAGE, Context
 from ..config import DEFAULT_CONFIG_PATH, load_config
-from ..daemon import DEFAULT_SOCKET
+from ..control import DEFAULT_SOCKET
 from ..daemon._agent import Agent
 
 ORDER = 5
@@ -53,7 +53,8 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
     if not logging.getLogger().handlers or all(h.level > logging.INFO for h in logging.getLogger().handlers):
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True)
     socket_path = None if str(args.control_socket) == "none" else args.control_socket
-    agent = Agent(config, socket_path=socket_path, config_path=args.config)
+    # The CLI's own dispatcher runs what the control socket forwards; the daemon never imports the CLI.
+    agent = Agent(config, socket_path=socket_path, config_path=args.config, dispatch=ctx.dispatch)
 
     def stop(signum: int, frame: object) -> None:
         agent.stop()

@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-from ._control import (
-    CONTROL_GROUP,
-    DEFAULT_SOCKET,
-    FORWARDED,
-    ControlServer,
-    ForwardFailed,
-    OtherPort,
-    forward,
-    same_port,
-)
+from iotcard.agent.control import CONTROL_GROUP, DEFAULT_SOCKET
+
 from ._notify import Notifier
 from ._worker import ModemWorker, WorkerModem
 
-__all__ = [
-    "CONTROL_GROUP",
-    "DEFAULT_SOCKET",
-    "FORWARDED",
-    "ControlServer",
-    "ForwardFailed",
-    "ModemWorker",
-    "Notifier",
-    "OtherPort",
-    "WorkerModem",
-    "forward",
-    "same_port",
-]
+__all__ = ["CONTROL_GROUP", "DEFAULT_SOCKET", "ModemWorker", "Notifier", "WorkerModem"]

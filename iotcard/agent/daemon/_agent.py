@@ -31,8 +31,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from iotcard import version
 from iotcard.agent._context import EXIT_USAGE, Context
 from iotcard.agent.config import AgentConfig
+from iotcard.agent.control import ControlServer, DaemonDefaults, Dispatch, Inside, same_port
 from iotcard.agent.diagnosis import Diagnosis, DiagnosisFacts, PlanFact, diagnose, directed_facts, plan_fact
 from iotcard.agent.directed import (
     ProbeOptions,
@@ -42,7 +44,7 @@ from iotcard.agent.directed import (
     probe_texts,
     refused_address,
 )
-from iotcard.agent.errors import ConfigError, PublishError
+from iotcard.agent.errors import ConfigError, OtherPort, PublishError
 from iotcard.agent.state import last_seen_identity, read_json, remember_identity, write_json_atomic
 from iotcard.agent.telemetry import (
     CommandProcessor,
@@ -69,14 +71,13 @@ from iotcard.drivers.errors import ModemRebooted, PortError, ReadTimeout
 from iotcard.drivers.models import ModemSnapshot
 from iotcard.drivers.modem import Modem
 
-from ._control import ControlServer, OtherPort, same_port
 from ._mapping import diagnosis_findings, directed_results, plan_flags, usage_report
 from ._notify import Notifier
 from ._owned import Owned
 from ._storage import StorageUnavailable, check_database, describe_storage_error, set_aside
 from ._worker import ModemWorker, WorkerModem
 
-__all__ = ["Agent", "agent_version"]
+__all__ = ["Agent"]
 
 log = logging.getLogger("iotcard.daemon")
 
@@ -87,15 +88,6 @@ _REPEAT_UNCHANGED = 86400.0
 _CLI_SAMPLE_EVERY = 60.0
 # How long the MQTT link waits for the first modem read before connecting without the card's identity.
 _FIRST_READ_WAIT = 30.0
-
-
-def agent_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("iotcard")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 @dataclass(frozen=True)
@@ -142,15 +134,17 @@ class Agent:
         config_path: Path | None = None,
         notifier: Notifier | None = None,
         make_modem: Callable[[str, int], Modem] | None = None,
+        dispatch: Dispatch | None = None,
     ) -> None:
         if not config.modem.port:
             raise ConfigError("no modem port: set [modem] port in the config", code="no_port")
         self.config = config
         self.config_path = config_path
         self.socket_path = socket_path
+        self.dispatch = dispatch  # runs a CLI command forwarded through the control socket
         self.notifier = notifier or Notifier()
         self.state_dir = config.paths.state_dir
-        self.version = agent_version()
+        self.version = version()
         self.worker = (
             ModemWorker(config.modem.port, config.modem.baud, make_modem=make_modem)
             if make_modem is not None
@@ -785,13 +779,13 @@ class Agent:
 
     def _handle_cli(self, argv: Sequence[str], lang: str, tty: bool, port: str | None = None) -> tuple[int, str, str]:
         """Run a CLI command here, on the modem this agent owns; OtherPort for a command about another modem."""
-        from iotcard.agent.cli import main
-
         own_port = self.worker.port
         if port is not None and not same_port(port, own_port):
             if list(argv[:2]) == ["usage", "sample"]:
                 return self._refuse_foreign_sample(port, lang, "--json" in argv)
             raise OtherPort(own_port)
+        if self.dispatch is None:
+            return 2, "", "iotcard: error: this agent runs no CLI commands\n"
 
         def open_modem(named: str, baud: int) -> WorkerModem:
             # The CLI checked the port it resolved (`port`); a port the command found itself (diag's --config, a
@@ -806,17 +800,8 @@ class Agent:
             # then show the result.
             self._sample_for_cli()
             argv = ["usage", "show", *[a for a in argv[2:] if a == "--json"]]
-        argv = self._with_defaults(argv)
-        out, err = io.StringIO(), io.StringIO()
-        status = main(
-            ["--lang", lang, *argv],
-            stdout=out,
-            stderr=err,
-            open_modem=open_modem,
-            agent_status=self.status,
-            forwarding=False,
-        )
-        return status, out.getvalue(), err.getvalue()
+        defaults = DaemonDefaults(port=own_port, config=self.config_path, state_dir=self.state_dir)
+        return self.dispatch(argv, lang, Inside(defaults=defaults, open_modem=open_modem, agent_status=self.status))
 
     def _sample_for_cli(self, now: float | None = None) -> bool:
         """Sample and commit the meter for ``usage sample`` through the socket, unless that was done less than
@@ -829,22 +814,6 @@ class Agent:
         with contextlib.suppress(StorageUnavailable):  # the show that follows says what the meter has
             self._with_meter(lambda meter: (meter.sample(), meter.commit()))
         return True
-
-    def _with_defaults(self, argv: Sequence[str]) -> list[str]:
-        """The daemon's own port and config for a forwarded command that did not name them."""
-        argv = list(argv)
-        depth = 2 if argv[:1] == ["usage"] else 1
-        head, rest = argv[:depth], argv[depth:]
-        extra: list[str] = []
-        # diag with the user's own --config takes that config's port, like it does without the agent.
-        own_port_default = argv[0] in ("info", "at") or (argv[0] == "diag" and "--config" not in rest)
-        if own_port_default and "--port" not in rest:
-            extra += ["--port", self.worker.port]
-        if argv[0] in ("diag", "probe", "usage", "status") and "--config" not in rest and self.config_path:
-            extra += ["--config", str(self.config_path)]
-        if argv[0] == "diag" and "--state-dir" not in rest:
-            extra += ["--state-dir", str(self.state_dir)]
-        return [*head, *extra, *rest]
 
     def _refuse_foreign_sample(self, port: str, lang: str, as_json: bool) -> tuple[int, str, str]:
         # Sampling beside the agent's own meter would count the same bytes twice, and the agent's meter is not

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from iotcard.agent.config import parse_config
-from iotcard.agent.daemon import ControlServer, forward
+from iotcard.agent.control import ControlServer, forward
 from iotcard.agent.daemon._agent import Agent
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from iotcard.agent.cli import main
+from iotcard.agent.cli import main, run_inside
 from iotcard.agent.config import AgentConfig
-from iotcard.agent.daemon import ControlServer, OtherPort, forward, same_port
+from iotcard.agent.control import ControlServer, forward, same_port
 from iotcard.agent.daemon._agent import Agent
+from iotcard.agent.errors import OtherPort
 from iotcard.drivers.errors import PortError
 from iotcard.drivers.models import ModemSnapshot, SimInfo
 
@@ -227,7 +228,7 @@ def agent(ptys: tuple[str, str], tmp_path: Path) -> Iterator[Agent]:
         made.append(port)
         return FakeModem(port, ICCID_A)
 
-    running = Agent(config, socket_path=None, make_modem=make_modem)  # type: ignore[arg-type]
+    running = Agent(config, socket_path=None, make_modem=make_modem, dispatch=run_inside)  # type: ignore[arg-type]
     running.made = made  # type: ignore[attr-defined]
     try:
         yield running

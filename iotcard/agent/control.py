@@ -1,4 +1,9 @@
-"""The local control socket: the CLI's commands run inside the daemon, which owns the modem port.
+"""The CLI and the daemon's shared ground: the control socket's protocol, and which commands cross it.
+
+Both sides import this module and nothing of each other: the CLI forwards a command here (:func:`forward`); the
+daemon serves the socket (:class:`ControlServer`) and runs what arrives with a :data:`Dispatch` it was handed (the
+CLI's own parser and handlers), giving the command its modem, its live status and its defaults as values
+(:class:`Inside`). Adding a forwarded command is one row in :data:`FORWARDED`.
 
 One request per connection, one JSON line each way::
 
@@ -33,16 +38,25 @@ import stat
 import struct
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ._context import ModemOpener
+from .errors import ForwardFailed, OtherPort
 
 __all__ = [
     "CONTROL_GROUP",
     "DEFAULT_SOCKET",
     "FORWARDED",
     "ControlServer",
+    "DaemonDefaults",
+    "Dispatch",
     "ForwardFailed",
+    "Forwarded",
+    "Handler",
+    "Inside",
     "OtherPort",
     "forward",
     "same_port",
@@ -50,7 +64,6 @@ __all__ = [
 
 DEFAULT_SOCKET = Path("/run/iotcard/agent.sock")
 CONTROL_GROUP = "iotcard-cli"
-FORWARDED = frozenset({"info", "diag", "probe", "usage", "at", "status"})
 MAX_REQUEST = 8 * 1024
 MAX_CLIENTS = 4
 REQUEST_DEADLINE = 5.0
@@ -60,18 +73,66 @@ log = logging.getLogger("iotcard.control")
 Handler = Callable[[Sequence[str], str, bool, str | None], tuple[int, str, str]]
 
 
-class ForwardFailed(Exception):
-    """No daemon answered on the socket (none running, or a stale socket file): run the command locally."""
+@dataclass(frozen=True)
+class DaemonDefaults:
+    """The daemon's own values, which a forwarded command takes for the options its user left out."""
+
+    port: str
+    config: Path | None = None
+    state_dir: Path | None = None
 
 
-class OtherPort(ForwardFailed):
-    """The command names a modem port the agent does not own: the agent ran nothing, run the command locally.
+@dataclass(frozen=True)
+class Forwarded:
+    """A CLI command the daemon runs for the CLI.
 
-    A handler raises it in the daemon; :func:`forward` raises it again on the CLI's side."""
+    ``modem_port``: its ``--port`` names a modem's AT port (resolved by the CLI and sent along; the daemon answers
+    only for its own). ``takes``: the options (``port``, ``config``, ``state_dir``) that get the daemon's value when
+    the user gave none. ``config_names_port``: a ``--config`` of the user's own names the port too, so the daemon's
+    port is not forced on it (``diag``)."""
 
-    def __init__(self, agent_port: str) -> None:
-        super().__init__(f"the agent owns {agent_port}")
-        self.agent_port = agent_port
+    name: str
+    modem_port: bool = False
+    takes: tuple[str, ...] = ()
+    config_names_port: bool = False
+
+    def defaults(self, given: Collection[str], own: DaemonDefaults) -> dict[str, object]:
+        """The daemon's values for the options of ``takes`` not in ``given`` (None values are left out)."""
+        values: dict[str, object] = {}
+        for option in self.takes:
+            if option in given or (option == "port" and self.config_names_port and "config" in given):
+                continue
+            value = getattr(own, option)
+            if value is not None:
+                values[option] = value
+        return values
+
+
+FORWARDED: dict[str, Forwarded] = {
+    spec.name: spec
+    for spec in (
+        Forwarded("info", modem_port=True, takes=("port",)),
+        Forwarded("at", modem_port=True, takes=("port",)),
+        Forwarded("diag", modem_port=True, takes=("port", "config", "state_dir"), config_names_port=True),
+        Forwarded("usage", modem_port=True, takes=("config",)),
+        Forwarded("probe", takes=("config",)),  # its --port is a TCP port
+        Forwarded("status", takes=("config",)),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Inside:
+    """What the daemon gives a command it runs for the CLI: its modem (through the modem worker), its live status
+    for ``iotcard status``, and its defaults."""
+
+    defaults: DaemonDefaults
+    open_modem: ModemOpener
+    agent_status: Callable[[], dict[str, object]]
+
+
+# (argv, lang, inside) -> (exit status, stdout, stderr): the CLI's parser and handlers, handed to the daemon.
+Dispatch = Callable[[Sequence[str], str, Inside], tuple[int, str, str]]
 
 
 def same_port(one: str, other: str) -> bool:
