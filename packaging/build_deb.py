@@ -1,10 +1,10 @@
 """Build iotcard-agent_<version>_<arch>.deb for amd64, arm64 and armhf on any Linux machine, without a compiler.
 
-The agent (iotcard/agent/, iotcard/drivers/) and its runtime dependencies go into a private tree, /opt/iotcard/lib, run
-by the
-distribution's python3 (Debian 12: 3.11) through /usr/bin/iotcard. Dependencies are the pinned wheels of
-packaging/constraints.txt for the target platform (pip --platform/--only-binary), downloaded once into the wheel
-cache and installed from there (no network once cached). The collector and the simulators are not in the package.
+The agent (iotcard/agent/, iotcard/contract/, iotcard/drivers/) and its runtime dependencies go into a private tree,
+/opt/iotcard/lib, run by the distribution's python3 (Debian 12: 3.11) through /usr/bin/iotcard. Dependencies are the
+pinned wheels of packaging/constraints.txt for the target platform (pip --platform/--only-binary), downloaded once into
+the wheel cache and installed from there (no network once cached). The collector and the simulators are not in the
+package.
 
 The tree is laid out here and packed with dpkg-deb; no debhelper, because cross-building with it would want the
 target's binutils and libraries for dh_strip/dh_shlibdeps, which wheels do not need.
@@ -36,8 +36,9 @@ DOC = f"usr/share/doc/{PACKAGE}"
 PYTHON_VERSION = "3.11"
 # Debian 12 has glibc 2.36: any manylinux wheel from 2.17 (manylinux2014) up to it runs there.
 GLIBC_MINORS = range(17, 37)
-# The agent's subpackages of iotcard (the collector and the simulators stay out of the device).
-SOURCES = ("agent", "drivers")
+# The agent's subpackages of iotcard and the contract they share with the cloud (the collector and the
+# simulators stay out of the device).
+SOURCES = ("agent", "contract", "drivers")
 
 
 @dataclass(frozen=True)

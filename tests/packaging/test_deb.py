@@ -98,6 +98,7 @@ def test_contents_sizes_and_dependencies(debs: dict[str, Path]) -> None:
         names = _run("dpkg-deb", "-c", str(deb)).stdout
         assert "./opt/iotcard/lib/iotcard/agent/cli.py" in names
         assert "./opt/iotcard/lib/iotcard/drivers/" in names
+        assert "./opt/iotcard/lib/iotcard/contract/errors.py" in names
         for absent in ("/collector/", "/simulators/", "__pycache__", ".pyc", "/lib/bin/"):
             assert absent not in names, absent
         assert deb.stat().st_size <= 15_000_000, f"{deb.name}: {deb.stat().st_size} bytes"
