@@ -1,10 +1,15 @@
-"""The database schema and its versioned migrations (SQLAlchemy Core; the same tables on SQLite and PostgreSQL).
+"""The database schema and its migrations (SQLAlchemy Core; the same tables on SQLite and PostgreSQL).
 
-Migrations are a tuple of ``(version, name, function)`` applied in order inside one transaction each, and recorded
-in ``schema_migrations``. Version 1 builds its tables through :func:`_v1_tables`; the live queries use the same
-builder today. When a later version changes a table, copy the builder first so version 1 keeps creating the shape
-it always created, and express the change as the new version's DDL: a fresh database and an upgraded one must
-end in the same schema (the tests migrate both ways and compare).
+Migrations are Alembic revisions, shipped in the package (``iotcard/collector/migrations/versions``, one file per
+version, ``0001`` to ``0008``) and run programmatically by :func:`migrate` inside the caller's transaction: no
+``alembic.ini`` is needed where the collector is installed. The revisions call the version functions below, which
+stay as they were written: version 1 builds its tables through :func:`_v1_tables`, and each later version expresses
+its change as DDL of its own. When a later version changes a table, copy the builder first so version 1 keeps
+creating the shape it always created: a fresh database and an upgraded one must end in the same schema (the tests
+upgrade from every earlier version and compare).
+
+Databases made before Alembic recorded their version in ``schema_migrations`` (versions 1-7): :func:`migrate` stamps
+Alembic's version table with that version and upgrades from there; revision ``0008`` drops the old table.
 
 All times are stored as naive UTC (``DateTime`` without time zone): SQLite has no time zone type and this keeps
 the two backends identical; the data layer attaches UTC when reading.
@@ -13,9 +18,12 @@ the two backends identical; the data layer attaches UTC when reading.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -31,9 +39,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    insert,
     inspect,
-    select,
     text,
 )
 
@@ -41,20 +47,23 @@ from ._errors import StoreError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "migrate", "schema_version"]
 
+MIGRATION_SCRIPTS = Path(__file__).with_name("migrations")
+
 _ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite's INTEGER PRIMARY KEY is the 64-bit rowid
 _DEVICE = String(64)
 _ICCID = String(24)
 
 
 class Tables:
-    """The live tables, built once by :func:`_v3_tables` (and version 4's API tables, :func:`_v4_new_tables`)."""
+    """The live tables, built once by :func:`_v3_tables` and the later versions' new tables (version 8 dropped
+    ``schema_migrations``)."""
 
     def __init__(self, metadata: MetaData) -> None:
         built = _v3_tables(metadata)
+        metadata.remove(built.pop("schema_migrations"))
         built.update({table.name: table for table in _v4_new_tables(metadata)})
         built.update({table.name: table for table in _v5_new_tables(metadata)})
         built.update({table.name: table for table in _v7_new_tables(metadata)})
-        self.migrations = built["schema_migrations"]
         self.devices = built["devices"]
         self.cards = built["cards"]
         self.bindings = built["bindings"]
@@ -536,6 +545,7 @@ def _create_v1(connection: Connection) -> None:
 
 Migration = tuple[int, str, Callable[[Connection], None]]
 
+#: The versions that ``schema_migrations`` recorded before Alembic; revisions ``0001``-``0007`` run these functions.
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "card records, bindings, alarms, usage, idempotency", _create_v1),
     (2, "absolute usage accounting: latest report per bucket, cycles, carrier figure, device category", _upgrade_v2),
@@ -545,19 +555,37 @@ MIGRATIONS: tuple[Migration, ...] = (
     (6, "search with a trigram index (pg_trgm on PostgreSQL, FTS5 trigram on SQLite)", _upgrade_v6),
     (7, "device pictures for the console", _upgrade_v7),
 )
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+#: The newest revision: ``0008`` hands the version over to Alembic (drops ``schema_migrations``).
+SCHEMA_VERSION = 8
+_LEGACY_TABLE = "schema_migrations"
+
+
+def _revision(version: int) -> str:
+    return f"{version:04d}"
+
+
+def _config(connection: Connection) -> Config:
+    """Alembic's configuration without a file: the scripts in the package, our connection and transaction."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATION_SCRIPTS))
+    config.attributes["connection"] = connection
+    return config
 
 
 def schema_version(connection: Connection) -> int:
-    """The highest applied migration; 0 for an empty database."""
-    if not inspect(connection).has_table("schema_migrations"):
-        return 0
-    found = connection.execute(text("SELECT MAX(version) FROM schema_migrations")).scalar()
-    return int(found or 0)
+    """The schema's version: Alembic's revision as a number, what ``schema_migrations`` recorded before Alembic,
+    or 0 for an empty database."""
+    found = inspect(connection)
+    if found.has_table("alembic_version"):
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return int(revision) if revision is not None and str(revision).isdigit() else -1
+    if found.has_table(_LEGACY_TABLE):
+        return int(connection.execute(text(f"SELECT MAX(version) FROM {_LEGACY_TABLE}")).scalar() or 0)
+    return 0
 
 
-def migrate(connection: Connection, tables: Tables) -> list[int]:
-    """Apply the missing migrations in this (already begun) transaction; returns the versions applied.
+def migrate(connection: Connection) -> list[int]:
+    """Upgrade to the newest revision in this (already begun) transaction; returns the versions applied.
 
     Two collectors starting together do not both migrate: PostgreSQL takes a transaction-scoped advisory lock,
     SQLite's write transaction (BEGIN IMMEDIATE) already excludes the other writer.
@@ -565,25 +593,18 @@ def migrate(connection: Connection, tables: Tables) -> list[int]:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(8008)"))
     current = schema_version(connection)
-    if current > SCHEMA_VERSION:
+    known = {revision.revision for revision in ScriptDirectory(str(MIGRATION_SCRIPTS)).walk_revisions()}
+    if current < 0 or current > SCHEMA_VERSION or (current and _revision(current) not in known):
+        shown = current if current >= 0 else "unknown"
         raise StoreError(
-            f"the database's schema is version {current}, newer than this collector knows ({SCHEMA_VERSION})",
+            f"the database's schema is version {shown}, newer than this collector knows ({SCHEMA_VERSION})",
             code="schema_too_new",
             hint="upgrade iotcard-collector on this host",
         )
-    applied = []
-    for version, name, apply in MIGRATIONS:
-        if version <= current:
-            continue
-        apply(connection)
-        connection.execute(
-            insert(tables.migrations).values(
-                version=version, name=name, applied_at=datetime.now(UTC).replace(tzinfo=None)
-            )
-        )
-        applied.append(version)
-    return applied
-
-
-def applied_versions(connection: Connection, tables: Tables) -> list[int]:
-    return [int(v) for v in connection.execute(select(tables.migrations.c.version).order_by("version")).scalars()]
+    if current == SCHEMA_VERSION:
+        return []
+    config = _config(connection)
+    if current and not inspect(connection).has_table("alembic_version"):
+        command.stamp(config, _revision(current))  # a database of the hand-kept migrations: Alembic takes over
+    command.upgrade(config, "head")
+    return list(range(current + 1, schema_version(connection) + 1))

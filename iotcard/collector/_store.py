@@ -293,7 +293,7 @@ class Store:
 
     def migrate(self) -> list[int]:
         with self._begin() as connection:
-            return migrate(connection, self.tables)
+            return migrate(connection)
 
     def schema_version(self) -> int:
         with self._begin() as connection:
@@ -443,7 +443,7 @@ class Store:
         query = select(*(c[name] for name in _CARD_READ)).where(c.iccid.in_(iccids))
         if not self._sqlite:  # concurrent writers lock the batch's cards in one order
             query = query.order_by(c.iccid).with_for_update()
-        return {row.iccid: _Card(dict(row._mapping)) for row in conn.execute(query)}
+        return {row[0]: _Card(dict(zip(_CARD_READ, row, strict=True))) for row in conn.execute(query)}
 
     def _write_cards(self, conn: Connection, cards: dict[str, _Card]) -> None:
         """What the batch changed on its cards, one UPDATE per card: an executemany per set of changed groups

@@ -37,40 +37,47 @@ def accepted(messages: list[Message]) -> list[Accepted]:
 
 def test_migrations_are_versioned_and_refuse_a_newer_schema(db_url: str) -> None:
     with Store(db_url, writer=True, clock=clock) as store:
-        assert store.schema_version() == SCHEMA_VERSION == MIGRATIONS[-1][0]
+        assert store.schema_version() == SCHEMA_VERSION == 8
         assert store.migrate() == []  # already there: nothing applied twice
         with store.engine.begin() as conn:
-            conn.execute(
-                text("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'x', '2030-01-01')")
-            )
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+            conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(StoreError) as caught:
         Store(db_url, clock=clock)
     assert caught.value.code == "schema_too_new" and "99" in caught.value.message
 
 
-def _shape(url: str) -> dict[str, set[tuple[str, str]]]:
+def _shape(url: str) -> dict[str, object]:
+    """Every table's columns (name, type, nullable), primary key, indexes and unique constraints, as the database
+    reports them."""
     engine = create_engine(database_url(url))
     try:
         found = inspect(engine)
         return {
-            name: {(col["name"], type(col["type"]).__name__) for col in found.get_columns(name)}
+            name: (
+                sorted((col["name"], type(col["type"]).__name__, col["nullable"]) for col in found.get_columns(name)),
+                found.get_pk_constraint(name)["constrained_columns"],
+                sorted((ix["name"], tuple(ix["column_names"]), ix["unique"]) for ix in found.get_indexes(name)),
+                sorted(tuple(uq["column_names"]) for uq in found.get_unique_constraints(name)),
+            )
             for name in found.get_table_names()
         }
     finally:
         engine.dispose()
 
 
-def test_a_version_1_database_upgrades_in_place_to_the_fresh_schema(
-    db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+@pytest.mark.parametrize("version", [step[0] for step in MIGRATIONS])
+def test_a_database_of_the_hand_kept_migrations_upgrades_in_place_to_the_fresh_schema(
+    version: int, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     engine = create_engine(database_url(db_url))
-    with engine.begin() as conn:  # what a collector of the first release left behind
-        version, name, create = MIGRATIONS[0]
-        create(conn)
-        conn.execute(
-            text("INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, '2026-01-01')"),
-            {"v": version, "n": name},
-        )
+    with engine.begin() as conn:  # what a collector of that release left behind
+        for number, name, apply in MIGRATIONS[:version]:
+            apply(conn)
+            conn.execute(
+                text("INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, '2026-01-01')"),
+                {"v": number, "n": name},
+            )
         conn.execute(text("INSERT INTO cards (iccid, used_bytes) VALUES ('89860000000000000001', 123)"))
         conn.execute(
             text("INSERT INTO usage_daily (iccid, day, rx_bytes, tx_bytes) VALUES ('89860000000000000001', :d, 5, 6)"),
@@ -82,12 +89,16 @@ def test_a_version_1_database_upgrades_in_place_to_the_fresh_schema(
         record = store.card("89860000000000000001")
         assert record is not None and record["used_bytes"] == 123  # the data stays
         assert store.usage("89860000000000000001", "day", today=TODAY, periods=1)[0]["total_bytes"] == 11
+        assert store.list_cards(CardQuery(search="0000001"), today=TODAY)[0] == 1  # the search index has it
     if db_url.startswith("sqlite"):
         fresh = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     else:
         fresh = request.getfixturevalue("postgres").new_database()
-    Store(fresh, clock=clock).close()
-    assert _shape(db_url) == _shape(fresh)
+    with Store(fresh, clock=clock) as store:
+        assert store.migrate() == []
+    upgraded, made = _shape(db_url), _shape(fresh)
+    assert "schema_migrations" not in upgraded and "alembic_version" in upgraded
+    assert upgraded == made
 
 
 def test_a_batch_counts_once_however_often_it_arrives(db_url: str) -> None:

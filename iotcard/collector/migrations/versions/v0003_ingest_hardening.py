@@ -1,0 +1,23 @@
+"""Version 3: ingest hardening: dead letters with their payload, the company a device claims.
+
+The DDL is version 3's function in :mod:`iotcard.collector._schema`, the one the hand-kept migrations ran, so
+databases made before Alembic and fresh ones have the same tables."""
+
+from __future__ import annotations
+
+from alembic import op
+
+from iotcard.collector._schema import _upgrade_v3
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    _upgrade_v3(op.get_bind())
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the collector's schema only moves forward: restore a backup to go back")

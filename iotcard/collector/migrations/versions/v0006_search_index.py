@@ -1,0 +1,23 @@
+"""Version 6: search with a trigram index (pg_trgm on PostgreSQL, FTS5 trigram on SQLite).
+
+The DDL is version 6's function in :mod:`iotcard.collector._schema`, the one the hand-kept migrations ran, so
+databases made before Alembic and fresh ones have the same tables."""
+
+from __future__ import annotations
+
+from alembic import op
+
+from iotcard.collector._schema import _upgrade_v6
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    _upgrade_v6(op.get_bind())
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the collector's schema only moves forward: restore a backup to go back")
