@@ -16,7 +16,9 @@ from iotcard.drivers.models import ModemSnapshot
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_PORT, EXIT_UNRESPONSIVE, EXIT_USAGE, Context
 from ..config import AgentConfig, load_config
 from ..diagnosis import Diagnosis, Severity, Verdict, diagnose, gather, render
-from ..i18n import display_width, t
+from ..i18n import t
+from ..messages import display_width
+from ..messages import render as say
 from ..schemas import snapshot_out
 from ..state import remember_identity
 from . import _diag_sources as sources
@@ -26,14 +28,6 @@ ORDER = 15
 
 log = logging.getLogger("iotcard.diag")
 
-_VERDICT_TEXT = {
-    "en": {Verdict.OK: "OK", Verdict.DEGRADED: "DEGRADED", Verdict.FAIL: "FAIL"},
-    "zh": {Verdict.OK: "正常", Verdict.DEGRADED: "有隐患", Verdict.FAIL: "故障"},
-}
-_SEVERITY_TEXT = {
-    "en": {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"},
-    "zh": {Severity.ERROR: "错误", Severity.WARNING: "警告", Severity.INFO: "信息"},
-}
 _COLOUR = {Verdict.OK: "\033[32m", Verdict.DEGRADED: "\033[33m", Verdict.FAIL: "\033[31m"}
 _SEVERITY_COLOUR = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[32m"}
 _RESET = "\033[0m"
@@ -136,14 +130,14 @@ def render_diagnosis(
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if colour else text
 
-    verdict = _VERDICT_TEXT[lang][result.verdict]
+    verdict = say(f"verdict.{result.verdict.value}", lang)
     first_message = render(result.first, lang)[0]
-    label = "诊断结果" if lang == "zh" else "Diagnosis"
+    label = say("label.diagnosis", lang)
     lines = [f"{label}: {paint(verdict, _COLOUR[result.verdict])} — {first_message}", ""]
     if result.verdict is not Verdict.OK:
         for finding in result.findings:
             message, hint = render(finding, lang)
-            severity = paint(f"[{_SEVERITY_TEXT[lang][finding.severity]}]", _SEVERITY_COLOUR[finding.severity])
+            severity = paint(f"[{say(f'severity.{finding.severity.label}', lang)}]", _SEVERITY_COLOUR[finding.severity])
             lines.append(f"{severity} {message}")
             if hint:
                 lines.append(f"    → {hint}")
@@ -165,19 +159,19 @@ def _facts_block(snapshot: ModemSnapshot | None, usage_doc: dict[str, Any] | Non
             )
             if part
         )
-        registration = t(net.registration.value, lang) if net.registration else "-"
+        registration = t(net.registration.value, lang) if net.registration else "-"  # a state, or "unknown"
         technology = net.access_technology.value if net.access_technology else ""
         rows += [
-            (t("Port", lang), snapshot.port or "-"),
+            (say("label.port", lang), snapshot.port or "-"),
             ("ICCID", sim.iccid or "-"),
             ("IMEI", ident.imei or "-"),
-            (t("Carrier", lang), sim.carrier.value if sim.carrier else "-"),
-            (t("Registration", lang), f"{registration} {technology}".strip()),
-            (t("Signal", lang), signal),
-            (t("IP address", lang), net.ip_address or "-"),
+            (say("label.carrier", lang), sim.carrier.value if sim.carrier else "-"),
+            (say("label.registration", lang), f"{registration} {technology}".strip()),
+            (say("label.signal", lang), signal),
+            (say("label.ip_address", lang), net.ip_address or "-"),
         ]
     if usage_doc is not None:
-        rows.append((t("Usage this cycle", lang), sources.usage_line(usage_doc)))
+        rows.append((say("label.usage_this_cycle", lang), sources.usage_line(usage_doc)))
     if not rows:
         return []
     width = max(display_width(label) for label, _ in rows) + 2

@@ -16,6 +16,7 @@ from iotcard.agent.errors import ConfigError
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
 from ..config import DEFAULT_CONFIG_PATH, AgentConfig, load_config
+from ..messages import render
 from ..usage import (
     MeterSettings,
     ModuleCounters,
@@ -36,36 +37,6 @@ ORDER = 30
 
 log = logging.getLogger("iotcard.usage")
 
-_ZH: dict[str, str] = {
-    "Data usage on {interface}": "{interface} 流量使用",
-    "interface present": "网卡在线",
-    "interface absent": "网卡不存在",
-    "no sample yet": "尚无采样",
-    "Cycle": "计费周期",
-    "Today": "今日",
-    "Plan": "套餐",
-    "used": "已用",
-    "remaining": "剩余",
-    "days left in the cycle": "周期剩余天数",
-    "expires": "有效期至",
-    "Last {days} days": "最近 {days} 天",
-    "Months": "按月",
-    "The agent's own traffic": "本程序自身流量",
-    "this cycle": "本周期",
-    "today": "今日",
-    "Module counters": "模块计数",
-    "not added to the totals": "不计入总量",
-    "Last sample": "最近采样",
-    "Written to flash by the meter": "计量写入闪存",
-    "data low": "流量不足",
-    "data exhausted": "流量已用完",
-    "cycle expiring": "套餐即将到期",
-    "expired": "卡已过期",
-    "renew before the 26th (renewal pauses from the 26th to the 1st)": "请在 26 日前续费（26 日至次月 1 日暂停续费）",
-    "renewal is paused until the 1st; the plan ends this month": "续费暂停至次月 1 日；套餐本月到期",
-    "absent: not counted": "不存在：不计数",
-}
-
 _EPILOG_SAMPLE = """\
 Takes one sample of the interface's kernel counters and commits it. The first sample of a new install is a
 baseline (nothing counted). A counter that went down (interface re-created, e.g. ppp0) or a new boot id counts
@@ -78,11 +49,6 @@ Cycle totals, today, the last N days as a bar chart, the months, and remaining d
 configured ([plan] in the config file). Works while the daemon writes (read-only, WAL). 1 MB = 1024 x 1024 bytes.
 exit: 0 shown, 1 the plan's data is exhausted or the card expired, 2 bad option, config or state directory.
 """
-
-
-def _tr(text: str, lang: str, **values: object) -> str:
-    template = _ZH.get(text, text) if lang == "zh" else text
-    return template.format(**values) if values else template
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -209,7 +175,7 @@ def run_sample(args: argparse.Namespace, ctx: Context) -> int:
 def _render_sample(result: SampleResult, at: datetime, lang: str) -> str:
     stamp = at.isoformat(timespec="seconds")
     if not result.present:
-        return f"{stamp} {result.interface}: {_tr('absent: not counted', lang)} ({result.problem})"
+        return f"{stamp} {result.interface}: {render('usage.absent_not_counted', lang)} ({result.problem})"
     event = result.event.value if result.event else ""
     return (
         f"{stamp} {result.interface}: +{format_bytes(result.rx_bytes)} rx, +{format_bytes(result.tx_bytes)} tx "
@@ -247,7 +213,6 @@ def format_bytes(value: int) -> str:
     return f"{value} B"  # pragma: no cover
 
 
-_AGENT_OWN = "The agent's own traffic"
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
@@ -261,20 +226,18 @@ def _bar(value: int, largest: int, width: int = 30) -> str:
 def render_summary(summary: UsageSummary, lang: str) -> str:
     lines: list[str] = []
     if summary.interface_present is None:
-        presence = _tr("no sample yet", lang)
+        presence = render("usage.no_sample_yet", lang)
     else:
-        presence = _tr("interface present" if summary.interface_present else "interface absent", lang)
-    lines.append(
-        f"{_tr('Data usage on {interface}', lang, interface=summary.interface)} ({summary.timezone}, {presence})"
-    )
+        presence = render("usage.interface_present" if summary.interface_present else "usage.interface_absent", lang)
+    lines.append(f"{render('usage.heading', lang, interface=summary.interface)} ({summary.timezone}, {presence})")
     cycle, usage = summary.cycle, summary.cycle_usage
     lines.append(
-        f"  {_tr('Cycle', lang)} {cycle.start} … {cycle.end}: {format_bytes(usage.total_bytes)}"
+        f"  {render('usage.cycle', lang)} {cycle.start} … {cycle.end}: {format_bytes(usage.total_bytes)}"
         f"  (↓ {format_bytes(usage.rx_bytes)}  ↑ {format_bytes(usage.tx_bytes)})"
     )
     today = summary.today_usage
     lines.append(
-        f"  {_tr('Today', lang)} {summary.today}: {format_bytes(today.total_bytes)}"
+        f"  {render('usage.today_label', lang)} {summary.today}: {format_bytes(today.total_bytes)}"
         f"  (↓ {format_bytes(today.rx_bytes)}  ↑ {format_bytes(today.tx_bytes)})"
     )
     status = summary.plan
@@ -282,26 +245,28 @@ def render_summary(summary: UsageSummary, lang: str) -> str:
         name = f" {status.name}" if status.name else ""
         parts = []
         if status.total_bytes is not None:
-            parts.append(f"{format_bytes(status.total_bytes)}, {_tr('used', lang)} {status.percent_used:.1f} %")
-            parts.append(f"{_tr('remaining', lang)} {format_bytes(status.remaining_bytes or 0)}")
-        parts.append(f"{status.days_left} {_tr('days left in the cycle', lang)}")
+            parts.append(
+                f"{format_bytes(status.total_bytes)}, {render('usage.used', lang)} {status.percent_used:.1f} %"
+            )
+            parts.append(f"{render('usage.remaining', lang)} {format_bytes(status.remaining_bytes or 0)}")
+        parts.append(f"{status.days_left} {render('usage.days_left_in_the_cycle', lang)}")
         if status.expiry is not None:
-            parts.append(f"{_tr('expires', lang)} {status.expiry}")
-        lines.append(f"  {_tr('Plan', lang)}{name}: " + ", ".join(parts))
+            parts.append(f"{render('usage.expires', lang)} {status.expiry}")
+        lines.append(f"  {render('usage.plan', lang)}{name}: " + ", ".join(parts))
         for flag in status.flags:
-            lines.append(f"  ! {_tr(flag.value.replace('_', ' '), lang)}")
+            lines.append(f"  ! {render(f'usage.flag.{flag.value}', lang)}")
         if status.advice is RenewalAdvice.RENEW_BEFORE_26TH:
-            lines.append(f"  ! {_tr('renew before the 26th (renewal pauses from the 26th to the 1st)', lang)}")
+            lines.append(f"  ! {render('usage.renew_before_26th', lang)}")
         elif status.advice is RenewalAdvice.RENEWAL_PAUSED:
-            lines.append(f"  ! {_tr('renewal is paused until the 1st; the plan ends this month', lang)}")
+            lines.append(f"  ! {render('usage.renewal_paused', lang)}")
     lines.append("")
-    lines.append(_tr("Last {days} days", lang, days=len(summary.days)))
+    lines.append(render("usage.last_days", lang, days=len(summary.days)))
     largest = max((day.usage.total_bytes for day in summary.days), default=0)
     for day in summary.days:
         total = day.usage.total_bytes
         lines.append(f"  {day.bucket[5:]} {format_bytes(total):>10} {_bar(total, largest)}")
     if summary.months:
-        lines.append(_tr("Months", lang))
+        lines.append(render("usage.months", lang))
         for month in summary.months:
             lines.append(
                 f"  {month.bucket} {format_bytes(month.usage.total_bytes):>10}"
@@ -310,18 +275,20 @@ def render_summary(summary: UsageSummary, lang: str) -> str:
     agent_cycle, agent_today = summary.agent_cycle, summary.agent_today
     if agent_cycle.total_bytes:
         lines.append(
-            f"{_tr(_AGENT_OWN, lang)}: {_tr('this cycle', lang)} "
-            f"{format_bytes(agent_cycle.total_bytes)}, {_tr('today', lang)} {format_bytes(agent_today.total_bytes)}"
+            f"{render('usage.agent_own', lang)}: {render('usage.this_cycle', lang)} "
+            f"{format_bytes(agent_cycle.total_bytes)}, "
+            f"{render('usage.today', lang)} {format_bytes(agent_today.total_bytes)}"
         )
     module = summary.module_counters
     if module is not None:
         lines.append(
-            f"{_tr('Module counters', lang)} ({module.source}, {_tr('not added to the totals', lang)}): "
+            f"{render('usage.module_counters', lang)} "
+            f"({module.source}, {render('usage.not_added_to_the_totals', lang)}): "
             f"↓ {format_bytes(module.rx_bytes)}  ↑ {format_bytes(module.tx_bytes)}"
         )
     if summary.last_sample_at is not None:
-        lines.append(f"{_tr('Last sample', lang)}: {summary.last_sample_at.isoformat(timespec='seconds')}")
+        lines.append(f"{render('usage.last_sample', lang)}: {summary.last_sample_at.isoformat(timespec='seconds')}")
     if summary.interface_present is False and summary.interface_problem:
         lines.append(f"  ! {summary.interface_problem}")
-    lines.append(f"{_tr('Written to flash by the meter', lang)}: {format_bytes(summary.store_bytes_written)}")
+    lines.append(f"{render('usage.written_to_flash_by_the_meter', lang)}: {format_bytes(summary.store_bytes_written)}")
     return "\n".join(lines) + "\n"

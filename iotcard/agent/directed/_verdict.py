@@ -18,7 +18,8 @@ TCP open (TLS ok or off)  ``reachable`` (``reachable``, ``reachable_tls``)
 
 from __future__ import annotations
 
-from ._messages import IP_TARGET_TEXT, REASON_TEXT, TARGET_HINT
+from iotcard.agent import messages
+
 from ._model import (
     Binding,
     BindMethod,
@@ -72,7 +73,7 @@ def judge(dns: DnsResult | None, tcp: TcpResult | None, tls: TlsResult | None) -
 def explain(result: ProbeResult, lang: str = "en") -> tuple[str, str | None]:
     """One-sentence explanation and a hint (None when nothing needs doing), in ``lang`` (``en`` or ``zh``)."""
     if result.problem is not None:
-        return problem_message(result.problem, lang), TARGET_HINT.get(lang, TARGET_HINT["en"])
+        return problem_message(result.problem, lang), messages.render("directed.target_hint", lang)
     target, dns, tcp, tls = result.target, result.dns, result.tcp, result.tls
     address = (tcp.address if tcp else None) or (dns.addresses[0] if dns and dns.addresses else None)
     values = {
@@ -83,23 +84,23 @@ def explain(result: ProbeResult, lang: str = "en") -> tuple[str, str | None]:
         "error": (tls.verify_error or tls.error if tls else None) or (tcp.error if tcp else None) or "-",
         "protocol": (tls.protocol if tls else None) or "-",
     }
-    texts = IP_TARGET_TEXT.get(result.reason) if dns is None else None
-    texts = texts or REASON_TEXT[result.reason]
-    explanation, hint = texts.get(lang, texts["en"])
-    return explanation.format(**values), hint.format(**values) if hint else None
+    code = f"directed.{result.reason.value}"
+    if dns is None and messages.has(f"directed.ip.{result.reason.value}"):
+        code = f"directed.ip.{result.reason.value}"
+    hint = messages.render(f"{code}.hint", lang, **values) if messages.has(f"{code}.hint") else None
+    return messages.render(code, lang, **values), hint
 
 
 def describe_binding(binding: Binding, lang: str = "en") -> str:
-    """How the probes were tied to the interface, in one sentence."""
-    if lang != "zh":
+    """How the probes were tied to the interface, in one sentence. In English the binding's own note (it says why
+    SO_BINDTODEVICE was refused); otherwise ``directed.binding.*`` from the catalogue."""
+    if lang == "en" and binding.note:
         return binding.note
     interface = binding.interface or "-"
     if binding.method is BindMethod.DEVICE:
-        return f"已用 SO_BINDTODEVICE 绑定到 {interface}：所有探测都从 {interface} 发出"
+        return messages.render("directed.binding.device", lang, interface=interface)
     if binding.method is BindMethod.SOURCE_ADDRESS:
-        sources = "、".join(address for address in (binding.source_v4, binding.source_v6) if address)
-        return (
-            f"已绑定到 {interface} 的地址 {sources}（无法使用 SO_BINDTODEVICE）：回包经 {interface} 返回，"
-            f"但出口由路由表决定，除非有按源地址的路由规则"
-        )
-    return "未绑定接口：探测按路由表发出"
+        joiner = messages.render("directed.binding.sources_joiner", lang)
+        sources = joiner.join(address for address in (binding.source_v4, binding.source_v6) if address)
+        return messages.render("directed.binding.source_address", lang, interface=interface, sources=sources)
+    return messages.render("directed.binding.none", lang)
