@@ -26,12 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from iotcard.contract.mqtt import PahoOwner, connect_failure, parse_broker_url, read_password
+from iotcard.contract.mqtt import (
+    PahoOwner,
+    TlsSettings,
+    connect_failure,
+    parse_broker_url,
+    read_password,
+    remember_tls_session,
+    tls_context,
+)
 
 from ._errors import SettingsError
 
@@ -179,10 +186,22 @@ class MqttWorker(PahoOwner[_Request]):
         self.dropped = 0  # QoS 0 messages dropped because the writer was that far behind
         self._stop_session_expiry: int | None = None
         self._password = read_password(self.broker.password_file) if self.broker.password_file is not None else None
+        self._tls_context = self._tls() if self.broker.tls else None
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.last_error: str | None = None
         self.connects = 0  # connections that got their CONNACK
+
+    def _tls(self) -> ssl.SSLContext:
+        ca_file = self.broker.ca_file
+        try:
+            return tls_context(TlsSettings(ca_file=ca_file, insecure=self.broker.insecure))
+        except (OSError, ssl.SSLError) as exc:
+            raise SettingsError(
+                f"cannot use the broker's CA file {ca_file}: {getattr(exc, 'strerror', None) or exc}",
+                code="bad_ca_file",
+                hint="--ca-file names the PEM file of the CA that signed the broker's certificate",
+            ) from None
 
     # ------------------------------------------------------------ the API other threads use
 
@@ -261,22 +280,14 @@ class MqttWorker(PahoOwner[_Request]):
 
     def _connect(self) -> None:
         broker = self.broker
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=paho.MQTTv5,
-            reconnect_on_failure=False,
+        client = self._paho_client(
+            self.client_id,
             manual_ack=self.persistent,
+            max_inflight=1000,
+            tls=self._tls_context,
+            username=broker.username,
+            password=self._password,
         )
-        client.max_inflight_messages_set(1000)
-        client.max_queued_messages_set(0)
-        if broker.tls:
-            context = ssl.create_default_context(cafile=str(broker.ca_file) if broker.ca_file else None)
-            if broker.insecure:
-                context.check_hostname = False
-            client.tls_set_context(context)
-        if broker.username is not None:
-            client.username_pw_set(broker.username, self._password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -369,6 +380,7 @@ class MqttWorker(PahoOwner[_Request]):
         self.connects += 1
         self.last_error = None
         self.connected.set()
+        remember_tls_session(self._tls_context, client.socket())
         # Subscribing again even with a session: Mosquitto 2.0 does not restore shared subscriptions from its
         # persistence file. Retained messages (every device's status, identity and diagnosis: a flood on a large
         # fleet) only when ``read_retained`` and only for a subscription that is new (MQTT 5 retain handling 1);

@@ -32,8 +32,18 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
-__all__ = ["BrokerUrl", "PahoOwner", "connect_failure", "parse_broker_url", "read_password"]
+__all__ = [
+    "BrokerUrl",
+    "PahoOwner",
+    "TlsSettings",
+    "connect_failure",
+    "parse_broker_url",
+    "read_password",
+    "remember_tls_session",
+    "tls_context",
+]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +87,54 @@ def parse_broker_url(url: str) -> BrokerUrl:
             f"broker URL {shown!r}: expected only mqtts://HOST[:PORT] or mqtt://HOST[:PORT] (credentials go in files)"
         )
     return BrokerUrl(parts.hostname, port, parts.scheme == "mqtts")
+
+
+# ---------------------------------------------------------------- TLS and credentials
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSettings:
+    """The broker's CA (None: the system's CAs), an optional client certificate and key, and ``insecure`` to skip
+    the host name check (the chain is verified either way)."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+
+
+class _ResumingContext(ssl.SSLContext):
+    """An SSLContext that offers the last TLS session again (paho wraps sockets through the context)."""
+
+    session: ssl.SSLSession | None = None
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        if self.session is not None and "session" not in kwargs:
+            kwargs["session"] = self.session
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
+def tls_context(tls: TlsSettings) -> ssl.SSLContext:
+    """A client context for ``tls``: TLS 1.2 or later, the chain always verified, session resumption ready (see
+    :func:`remember_tls_session`). ``OSError`` or ``ssl.SSLError`` when a file cannot be used."""
+    context = _ResumingContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if tls.ca_file is not None:
+        context.load_verify_locations(cafile=str(tls.ca_file))
+    else:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    if tls.cert_file is not None:
+        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    context.check_hostname = not tls.insecure
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def remember_tls_session(context: ssl.SSLContext | None, sock: Any) -> None:
+    """Offer ``sock``'s TLS session on the next connection (it saves the certificate exchange). Call it at CONNACK:
+    TLS 1.3 tickets arrive after the handshake, and by then they have been read."""
+    if isinstance(context, _ResumingContext) and isinstance(sock, ssl.SSLSocket):
+        context.session = sock.session
 
 
 def read_password(path: Path) -> str:
@@ -220,6 +278,37 @@ class PahoOwner(Generic[RequestT]):
                 return
             if not _tls_pending(sock) and not select.select([sock], [], [], 0)[0]:
                 return
+
+    @staticmethod
+    def _paho_client(
+        client_id: str,
+        *,
+        v5: bool = True,
+        clean_session: bool | None = None,
+        manual_ack: bool = False,
+        max_inflight: int = 100,
+        tls: ssl.SSLContext | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        client_class: type[paho.Client] = paho.Client,
+    ) -> paho.Client:
+        """A paho client for one connection: callback API 2, no paho reconnects, nothing queued inside paho
+        (a request made while disconnected is the owner's to keep or drop)."""
+        client = client_class(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean_session,
+            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+            reconnect_on_failure=False,
+            manual_ack=manual_ack,
+        )
+        client.max_inflight_messages_set(max_inflight)
+        client.max_queued_messages_set(0)
+        if tls is not None:
+            client.tls_set_context(tls)
+        if username is not None:
+            client.username_pw_set(username, password)
+        return client
 
     @staticmethod
     def _disconnect(client: paho.Client, properties: Any = None) -> None:

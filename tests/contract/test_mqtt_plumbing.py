@@ -18,20 +18,30 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from iotcard.collector import BrokerSettings, SettingsError
+from iotcard.collector._mqtt import MqttWorker
 from iotcard.contract.mqtt import BrokerUrl, PahoOwner, connect_failure, parse_broker_url, read_password
 
 # The telemetry tests' Mosquitto helper (a fixture here, not a conftest: tests/*/conftest.py share one module name).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent" / "telemetry"))
-from mosquitto_support import MOSQUITTO, Broker, free_port
+from mosquitto_support import MOSQUITTO, OPENSSL, Broker, Certs, free_port, make_certs
 from telemetry_support import wait_until
 
 
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    if OPENSSL is None:
+        pytest.skip("openssl is not installed (make test installs it when run as root)")
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """Mosquitto on 127.0.0.1 (plain listener, restartable); stopped at teardown."""
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
+    """Mosquitto on 127.0.0.1 (plain listener, restartable; TLS listeners too for a test that uses ``certs``)."""
     if MOSQUITTO is None:
         pytest.skip("mosquitto is not installed (make test installs it when run as root)")
-    server = Broker(tmp_path / "broker")
+    certs = request.getfixturevalue("certs") if "certs" in request.fixturenames else None
+    server = Broker(tmp_path / "broker", certs=certs)
     server.start()
     try:
         yield server
@@ -127,6 +137,7 @@ class EchoOwner(PahoOwner[tuple[Any, ...]]):
         self.rounds: list[int] = []  # len(received) after each network round
         self.closes: list[tuple[str, bool]] = []
         self.sock: Any = None
+        self.failures: list[str] = []
 
     def start(self) -> None:
         self._start()
@@ -166,7 +177,9 @@ class EchoOwner(PahoOwner[tuple[Any, ...]]):
         try:
             client.connect("127.0.0.1", self.port, keepalive=60)
         except OSError as exc:
-            self.events.put(connect_failure(exc, "127.0.0.1", self.port)[0])
+            code, message = connect_failure(exc, "127.0.0.1", self.port)
+            self.failures.append(message)
+            self.events.put(code)
             self._next_attempt = self._clock() + 0.05
             return
         self.sock = client.socket()
@@ -239,9 +252,10 @@ def test_a_lost_connection_is_made_again(broker: Broker) -> None:
     owner.start()
     assert next_event(owner, 10) == "subscribed"
     broker.kill()
-    assert next_event(owner) == "refused"  # the owner noticed the loss and tried again
+    # The owner noticed the loss and tries again (refused, or rarely reset while the port closes).
+    assert next_event(owner) in ("refused", "unreachable"), owner.failures
     broker.start()
-    while (event := next_event(owner, 10)) == "refused":
+    while (event := next_event(owner, 10)) in ("refused", "unreachable"):
         pass
     assert event == "subscribed"
     assert owner.closes[0] == ("connection lost", False)
@@ -262,6 +276,36 @@ def test_a_failing_hook_is_logged_and_the_owner_still_finishes(caplog: pytest.Lo
     assert not owner.running
     assert "the MQTT thread echo-owner failed" in caplog.text and "a bug in a hook" in caplog.text
     owner.stop()
+
+
+@pytest.mark.integration
+def test_the_collector_verifies_the_broker_with_the_shared_tls_context(
+    broker: Broker, certs: Certs, tmp_path: Path
+) -> None:
+    assert broker.tls_port is not None and broker.misnamed_port is not None
+
+    def worker(port: int, ca_file: Path, *, insecure: bool = False) -> MqttWorker:
+        settings = BrokerSettings("localhost", port, tls=True, ca_file=ca_file, insecure=insecure)
+        return MqttWorker(settings, f"tls-{port}-{insecure}", subscriptions=("tls/#",))
+
+    good, stranger, misnamed = (
+        worker(broker.tls_port, certs.ca),
+        worker(broker.tls_port, certs.other_ca),
+        worker(broker.misnamed_port, certs.ca, insecure=True),
+    )
+    for each in (good, stranger, misnamed):
+        each.start()
+    try:
+        assert good.subscribed.wait(10), good.last_error
+        assert misnamed.subscribed.wait(10), misnamed.last_error  # insecure: the name is not checked, the chain is
+        assert wait_until(lambda: stranger.last_error is not None, 10)
+        assert "certificate" in str(stranger.last_error) and not stranger.connected.is_set()
+    finally:
+        for each in (good, stranger, misnamed):
+            each.stop()
+    with pytest.raises(SettingsError) as raised:
+        worker(broker.tls_port, tmp_path / "nope.pem")
+    assert raised.value.code == "bad_ca_file" and "nope.pem" in raised.value.message
 
 
 def _unread(sock: Any) -> int:

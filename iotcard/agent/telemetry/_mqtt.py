@@ -37,13 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from iotcard.agent.errors import ConfigError
-from iotcard.contract.mqtt import PahoOwner, connect_failure
+from iotcard.contract.mqtt import PahoOwner, TlsSettings, connect_failure, remember_tls_session, tls_context
 from iotcard.contract.mqtt import read_password as read_password_file
 
 from ._backoff import Backoff
@@ -72,14 +71,6 @@ log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True, slots=True)
-class TlsSettings:
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    insecure: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,33 +263,13 @@ class _BoundedClient(paho.Client):
         return data
 
 
-class _ResumingContext(ssl.SSLContext):
-    """An SSLContext that offers the last TLS session again (paho wraps sockets through the context)."""
-
-    session: ssl.SSLSession | None = None
-
-    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
-        if self.session is not None and "session" not in kwargs:
-            kwargs["session"] = self.session
-        return super().wrap_socket(sock, *args, **kwargs)
-
-
 def make_tls_context(tls: TlsSettings) -> ssl.SSLContext:
-    """The TLS context for ``tls``; ConfigError when a file cannot be used."""
-    context = _ResumingContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    """The TLS context for ``tls`` (:func:`iotcard.contract.mqtt.tls_context`); ConfigError when a file cannot be
+    used."""
     try:
-        if tls.ca_file is not None:
-            context.load_verify_locations(cafile=str(tls.ca_file))
-        else:
-            context.load_default_certs(ssl.Purpose.SERVER_AUTH)
-        if tls.cert_file is not None:
-            context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+        return tls_context(tls)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot load TLS files: {exc}", code="tls_files") from exc
-    context.check_hostname = not tls.insecure
-    context.verify_mode = ssl.CERT_REQUIRED
-    return context
 
 
 def read_password(path: Path) -> str:
@@ -412,21 +383,18 @@ class MqttLink(PahoOwner[_Request]):
     def _new_client(self) -> paho.Client:
         settings = self.settings
         v5 = settings.protocol == "5"
-        client = _BoundedClient(
-            CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
+        client = self._paho_client(
+            settings.client_id,
+            v5=v5,
             clean_session=None if v5 else False,
-            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
-            reconnect_on_failure=False,
+            tls=self._tls_context,
+            username=settings.username,
+            password=self._password,
+            client_class=_BoundedClient,
         )
+        assert isinstance(client, _BoundedClient)
         client.connect_timeout = settings.connect_timeout
         client.max_packet_size = settings.max_packet_size
-        client.max_inflight_messages_set(100)
-        client.max_queued_messages_set(0)
-        if self._tls_context is not None:
-            client.tls_set_context(self._tls_context)
-        if settings.username is not None:
-            client.username_pw_set(settings.username, self._password)
         if self._will is not None:
             client.will_set(self._will.topic, self._will.payload, qos=self._will.qos, retain=self._will.retain)
         client.on_connect = self._on_connect
@@ -541,10 +509,7 @@ class MqttLink(PahoOwner[_Request]):
         self._sample_traffic(at_connect=True)
         self._next_traffic = now + self.settings.traffic_every
         assert self._client is not None
-        sock = self._client.socket()
-        if isinstance(self._tls_context, _ResumingContext) and isinstance(sock, ssl.SSLSocket):
-            # TLS 1.3 tickets arrive after the handshake; by CONNACK they have been read.
-            self._tls_context.session = sock.session
+        remember_tls_session(self._tls_context, self._client.socket())
         if not raw.session_present:
             for topic in self.settings.subscriptions:
                 if self.settings.protocol == "5":
