@@ -30,6 +30,7 @@ from ..directed import (
     probe_out,
     probe_targets,
 )
+from ..messages import render
 from ..state import last_seen_identity
 from ..usage import DB_NAME, PlanStatus, meter_settings, open_summary, plan_from_config, summary_out
 
@@ -139,12 +140,12 @@ def _mb(value: int) -> str:
     return f"{value / (1024 * 1024):.1f} MB"
 
 
-def usage_line(doc: dict[str, Any]) -> str:
+def usage_line(doc: dict[str, Any], lang: str = "en") -> str:
     cycle = doc["cycle"]
-    line = f"{_mb(cycle['total_bytes'])} ({cycle['start']} – {cycle['end']})"
+    line = render("facts.usage_cycle", lang, used=_mb(cycle["total_bytes"]), start=cycle["start"], end=cycle["end"])
     plan = doc.get("plan")
     if plan and plan.get("total_bytes"):
-        line += f" of {_mb(plan['total_bytes'])}"
+        line += render("facts.usage_plan", lang, total=_mb(plan["total_bytes"]))
         if plan.get("remaining_bytes") is not None:
-            line += f", {_mb(plan['remaining_bytes'])} left"
+            line += render("facts.usage_left", lang, remaining=_mb(plan["remaining_bytes"]))
     return line

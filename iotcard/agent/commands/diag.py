@@ -171,7 +171,7 @@ def _facts_block(snapshot: ModemSnapshot | None, usage_doc: dict[str, Any] | Non
             (say("label.ip_address", lang), net.ip_address or "-"),
         ]
     if usage_doc is not None:
-        rows.append((say("label.usage_this_cycle", lang), sources.usage_line(usage_doc)))
+        rows.append((say("label.usage_this_cycle", lang), sources.usage_line(usage_doc, lang)))
     if not rows:
         return []
     width = max(display_width(label) for label, _ in rows) + 2

@@ -15,10 +15,9 @@ if TYPE_CHECKING:
 __all__ = ["directed_facts", "plan_fact"]
 
 
-def plan_fact(status: PlanStatus, lang: str | None = None) -> PlanFact:
+def plan_fact(status: PlanStatus) -> PlanFact:
     """The plan as the diagnosis reads it: the end that comes first (cycle or card expiry), the renewal advice as a
-    code and its deadline. ``lang`` is ignored (facts carry no text); it stays for callers that still pass it."""
-    del lang
+    code and its deadline."""
     return PlanFact(
         used_bytes=status.used_bytes,
         total_bytes=status.total_bytes,

@@ -12,6 +12,7 @@ numbers; :func:`iotcard.agent.messages.render` is where they become text. Codes 
 ``renew.*``     renewal advice (the usage meter's RenewalAdvice codes)
 ``directed.*``  directed-card probe reasons, refused targets (``directed.problem.*``), the interface binding
 ``usage.*``     ``iotcard usage show`` and ``iotcard usage sample``
+``facts.*``     the key facts under a diagnosis
 ``cli.*``       the CLI's own lines (the error label, ``iotcard config check``)
 """
 
@@ -419,10 +420,10 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     # Renewal advice (the usage meter's RenewalAdvice codes): what to do before the card's period ends.
     "renew.renew_before_26th": {
         "en": (
-            "The cycle ends this month: renew before the 26th; the card provider pauses renewals from the 26th "
-            "to the 1st."
+            "The cycle ends this month: renew by {renew_by}, before the 26th; the card provider pauses renewals "
+            "from the 26th to the 1st."
         ),
-        "zh": "本周期在本月结束：请在 26 日前续费，卡商每月 26 日至次月 1 日暂停续费。",
+        "zh": "本周期在本月结束：请最晚于 {renew_by}（26 日前）续费，卡商每月 26 日至次月 1 日暂停续费。",
     },
     "renew.renewal_paused": {
         "en": "Renewals are paused until the 1st (26th–1st): renew on the 1st, or the card may be suspended meanwhile.",
@@ -675,6 +676,10 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "未绑定接口：探测按路由表发出",
     },
     "directed.binding.sources_joiner": {"en": " and ", "zh": "、"},
+    # The key facts under a diagnosis: usage this cycle, against the plan when there is one.
+    "facts.usage_cycle": {"en": "{used} ({start} – {end})", "zh": "{used}（{start} – {end}）"},
+    "facts.usage_plan": {"en": " of {total}", "zh": "，套餐 {total}"},
+    "facts.usage_left": {"en": ", {remaining} left", "zh": "，剩余 {remaining}"},
     # `iotcard probe`: the verdicts, the interface line and the summary line.
     "directed.verdict.reachable": {"en": "reachable", "zh": "可达"},
     "directed.verdict.dns_failed": {"en": "dns_failed", "zh": "解析失败"},

@@ -73,6 +73,11 @@ def test_missing_port_exits_3_and_still_prints_findings(tmp_path: Path) -> None:
     assert doc["findings"][0]["code"] == "port_unavailable"
     assert "does not exist" in doc["findings"][0]["message"]
     assert any(c["skipped"] and c["check"] == "sim" for c in doc["checks"])
+    # The finding carries codes (what the daemon and a script read); the words come from the catalogue.
+    assert doc["findings"][0]["params"] == {"error": "port_missing", "port": str(tmp_path / "ttyUSB9"), "reason": None}
+    status, out, _ = run_cli("--lang", "zh", "diag", "--port", str(tmp_path / "ttyUSB9"), "--state-dir", str(tmp_path))
+    assert status == 3
+    assert f"无法使用模块串口：串口 {tmp_path / 'ttyUSB9'} 不存在" in out.splitlines()[0]
 
 
 def test_changed_iccid_and_imei_between_two_runs(tmp_path: Path) -> None:
@@ -125,6 +130,8 @@ def test_plan_near_exhaustion(tmp_path: Path) -> None:
     assert doc["findings"][0]["code"] == "data_low"
     assert doc["usage"]["cycle"]["total_bytes"] == 96 * 2**20
     assert "MB" in doc["findings"][0]["message"]
+    params = doc["findings"][0]["params"]
+    assert (params["used_bytes"], params["total_bytes"], params["remaining_bytes"]) == (96 << 20, 100 << 20, 4 << 20)
 
 
 def test_human_output_in_chinese(tmp_path: Path) -> None:

@@ -109,7 +109,8 @@ def test_the_plan_carries_the_renewal_advice_as_a_code_and_a_date() -> None:
     assert finding.code == "cycle_expiring"
     assert finding.params["renew_advice"] == "renew_before_26th" and finding.params["renew_by"] == "2025-06-25"
     assert all(isinstance(v, int | float | str | type(None)) for v in finding.params.values())
-    assert "26" in render(finding, "en")[1] and "26 日" in render(finding, "zh")[1]
+    assert "renew by 2025-06-25, before the 26th" in render(finding, "en")[1]
+    assert "请最晚于 2025-06-25（26 日前）续费" in render(finding, "zh")[1]
 
 
 def test_the_previous_identity_is_read_from_its_source() -> None:
