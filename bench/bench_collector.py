@@ -7,7 +7,8 @@ publish until the last message is in the database. Then every count is checked: 
 device + seq), the ``accepted``/``duplicates`` counters, and the sum of hourly usage.
 
 Run: ``.venv/bin/python bench/bench_collector.py`` (``--devices``, ``--rounds``, ``--cards``, ``--no-postgres``,
-``--api-only``, ``--clients``).
+``--api-only``, ``--clients``). ``--failover`` (with ``--linger``, ``--rate``) measures instead how long after one of
+two collectors in a shared-subscription group stops cleanly the other takes the whole stream.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import http.client
 import json
 import multiprocessing
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -123,6 +126,124 @@ def ingest(db_url: str, label: str, devices: int, rounds: int, workdir: Path) ->
         "resent": resent,
         "collector_errors": [line for line in stderr.splitlines() if "ERROR" in line][:3],
     }
+
+
+def _paced(
+    port: int, devices: int, rate: float, seconds: float, started: multiprocessing.Event, done: multiprocessing.Queue
+) -> None:  # type: ignore[type-arg]
+    """The fleet at a steady ``rate`` messages a second for ``seconds``; puts each message's (device, seq) with the
+    monotonic instant it was handed to its connection (the system-wide clock, comparable across processes)."""
+    fleet = Fleet.build(devices, today=NOW.date())
+    rounds = int(rate * seconds / devices) + 1
+    messages = [*fleet.hello(NOW), *fleet.rounds(NOW - timedelta(hours=4 * rounds), rounds)]
+    link = FleetLink("127.0.0.1", port, [d.device_id for d in fleet.devices], max_inflight=50)
+    assert link.pump(lambda: link.connected == devices, 60), "fleet did not connect"
+    started.set()
+    sent: list[tuple[str, int, float]] = []
+    begin = time.monotonic()
+    tick = 0.05
+    for number, message in enumerate(messages):
+        due = begin + number / rate
+        now = time.monotonic()
+        if due > now + tick:
+            link.pump(lambda: False, due - now)
+        link.publish(message.device_id, message.topic, message.payload, retain=message.retain)
+        sent.append((message.device_id, message.seq, time.monotonic()))
+        if time.monotonic() - begin >= seconds:
+            break
+    ok = link.drain(120)
+    done.put((sent, ok))
+    link.close()
+
+
+def failover(
+    db_url: str, workdir: Path, *, devices: int, rate: float, before: float, after: float, linger: int
+) -> dict[str, object]:
+    """Two ``iotcard-collector run`` in one shared-subscription group under a steady stream; one is stopped cleanly
+    (SIGTERM, ``--linger``) ``before`` seconds in. Afterwards every published message is looked up: the last one
+    that never reached the database was published at ``takeover_s`` after the stop (from then on the other
+    collector took the whole stream), and ``lost`` counts those the broker had queued for the stopped one."""
+    broker = Broker(workdir / "broker-failover")
+    broker.config.write_text(broker.config.read_text().replace("max_queued_messages 10000", "max_queued_messages 0"))
+    broker.start()
+    names = ("bench-a", "bench-b")
+    with Store(db_url, writer=True) as setup:
+        for name in names:  # both sessions and their shared subscription exist before the first publish
+            session = Collector(setup, BrokerSettings("127.0.0.1", broker.port), client_id=name)
+            session.start()
+            assert session.wait_subscribed(10), session.worker.last_error
+            session.stop()
+
+    def command(name: str) -> list[str]:
+        return [sys.executable, "-m", "iotcard.collector.cli", "run", "--db", db_url,
+                "--broker", f"mqtt://127.0.0.1:{broker.port}", "--client-id", name, "--linger", str(linger),
+                "--alerts-every", "0", "--prune-every", "0"]  # fmt: skip
+
+    collectors = [
+        subprocess.Popen(command(name), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for name in names
+    ]
+    store = Store(db_url)
+    try:
+        started = multiprocessing.Event()
+        done: multiprocessing.Queue[tuple[list[tuple[str, int, float]], bool]] = multiprocessing.Queue()
+        fleet = multiprocessing.Process(target=_paced, args=(broker.port, devices, rate, before + after, started, done))
+        fleet.start()
+        assert started.wait(120), "the fleet did not start"
+        time.sleep(before)
+        stopped_at = time.monotonic()
+        collectors[0].send_signal(signal.SIGTERM)
+        _, stopped_err = collectors[0].communicate(timeout=60)
+        stop_s = time.monotonic() - stopped_at
+        sent, acked = done.get(timeout=after + 240)
+        fleet.join(30)
+        last, steady = -1, 0.0
+        while steady < 5.0:  # until the remaining collector has written everything it will get
+            time.sleep(0.5)
+            count = store.count("received")
+            steady = steady + 0.5 if count == last else 0.0
+            last = count
+        with store.engine.connect() as conn:
+            r = store.tables.received.c
+            stored = {(row[0], int(row[1])) for row in conn.execute(select(r.device_id, r.seq))}
+        collectors[1].send_signal(signal.SIGTERM)
+        collectors[1].communicate(timeout=60)
+    finally:
+        for collector in collectors:
+            if collector.poll() is None:
+                collector.kill()
+        store.close()
+        broker.stop()
+    missing = [at - stopped_at for device_id, seq, at in sent if (device_id, seq) not in stored]
+    return {
+        "messages": len(sent),
+        "rate": rate,
+        "all_acked_by_broker": acked,
+        "stop_s": stop_s,
+        "linger": linger,
+        "lost": len(missing),
+        "lost_before_stop": sum(1 for at in missing if at < 0),
+        "first_lost_s": min(missing) if missing else None,
+        "takeover_s": max(max(missing), 0.0) if missing else 0.0,
+        "after_s": after,
+        # lost messages by when they were published: 5-second windows from the stop
+        "lost_by_5s": dict(sorted(Counter(int(at // 5) * 5 for at in missing).items())),
+        "stopped_errors": [line for line in stopped_err.splitlines() if "ERROR" in line or "WARNING" in line][:5],
+    }
+
+
+def _print_failover(r: dict[str, object]) -> None:
+    print(
+        f"failover: two collectors in one group (SQLite), {r['rate']:.0f} msg/s steady, one stopped cleanly "
+        f"(SIGTERM, --linger {r['linger']}) {r['messages']} messages published, all acked by the broker: "
+        f"{r['all_acked_by_broker']}\n"
+        f"  the stopped collector exited in {r['stop_s']:.1f} s; the other took the whole stream "
+        f"{r['takeover_s']:.1f} s after the stop (goal <= 30 s); {r['lost']} messages never stored "
+        f"({r['lost_before_stop']} of them published before the stop"
+        + (f", the first {r['first_lost_s']:.1f} s after it)" if r["first_lost_s"] is not None else ")")
+        + f"\n  never stored, by 5 s window of publishing after the stop: {r['lost_by_5s']}"
+        + f"\n  the stopped collector's log: {r['stopped_errors']}"
+    )
 
 
 def _seed_cards(db_url: str, cards: int) -> tuple[int, float, str]:
@@ -326,7 +447,20 @@ def main() -> int:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--api-only", action="store_true", help="only the HTTP API part")
     parser.add_argument("--clients", type=int, default=10, help="concurrent API clients (default 10)")
+    parser.add_argument(
+        "--failover", action="store_true", help="only the failover: two collectors, one stopped under a steady stream"
+    )
+    parser.add_argument("--linger", type=int, default=30, help="the stopped collector's run --linger (default 30)")
+    parser.add_argument("--rate", type=float, default=500.0, help="failover: messages a second (default 500)")
     args = parser.parse_args()
+    if args.failover:
+        if MOSQUITTO is None:
+            print("mosquitto is not installed", file=sys.stderr)
+            return 2
+        workdir = Path(tempfile.mkdtemp(prefix="bench-collector-", dir=os.environ.get("BENCH_DIR")))
+        _print_failover(failover(f"sqlite:///{workdir / 'failover.sqlite3'}", workdir, devices=200, rate=args.rate,
+                                 before=10.0, after=args.linger + 20.0, linger=args.linger))  # fmt: skip
+        return 0
     if args.api_only:
         workdir = Path(tempfile.mkdtemp(prefix="bench-collector-", dir=os.environ.get("BENCH_DIR")))
         _print_api([("sqlite", api_latency(f"sqlite:///{workdir / 'api.sqlite3'}", args.cards, args.requests,

@@ -122,13 +122,15 @@ class Collector:
         batch: list[Delivery] = []
         deadline: float | None = None
         while len(batch) < self.batch_size:
+            stopping = self._stopping.is_set()
             timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
             if timeout <= 0:
                 break
             try:
-                event = events.get(timeout=timeout)
+                # Stopping: only what has already arrived, without waiting for more.
+                event = events.get_nowait() if stopping else events.get(timeout=timeout)
             except queue.Empty:
-                if deadline is None or self._stopping.is_set():
+                if deadline is None or stopping:
                     break
                 continue
             if isinstance(event, Delivery):
@@ -138,8 +140,6 @@ class Collector:
                     deadline = time.monotonic() + self.batch_wait
             else:
                 log.info("MQTT: %s", event)
-            if self._stopping.is_set() and deadline is not None:
-                break
         return batch
 
     def _write_loop(self) -> None:
@@ -151,6 +151,11 @@ class Collector:
                 continue
             try:
                 self._write(batch)
+                if self._stopping.is_set() and len(batch) < self.batch_size:
+                    # What had arrived is written. Under a steady stream more keeps coming: it stays unacknowledged
+                    # in this instance's session (delivered again if it comes back within its linger), so that a
+                    # stop takes one batch, not until the devices fall silent.
+                    return
             except StoreError as exc:
                 log.error("collector stopped: %s", exc.message)
                 self.failure = exc
