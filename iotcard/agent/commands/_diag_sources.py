@@ -24,11 +24,13 @@ from ..directed import (
     ProbeOptions,
     ProbeResult,
     Target,
+    TargetProblem,
     dns_for_probes,
     parse_dns_server,
     parse_target,
     probe_out,
     probe_targets,
+    problem_message,
 )
 from ..messages import render
 from ..state import last_seen_identity
@@ -40,9 +42,18 @@ log = logging.getLogger("iotcard.diag")
 
 
 class BadTargets(Exception):
-    def __init__(self, message: str, hint: str) -> None:
+    """A target or probe option that cannot be used: the refused text's problem (its sentence comes from the
+    catalogue, ``directed.problem.*``) or the probe layer's message, and the catalogue code of the hint."""
+
+    def __init__(self, message: str, hint_code: str, *, problem: TargetProblem | None = None, hint: str = "") -> None:
         super().__init__(message)
+        self.hint_code = hint_code
+        self.problem = problem
         self.hint = hint
+
+    def texts(self, lang: str) -> tuple[str, str]:
+        message = problem_message(self.problem, lang) if self.problem is not None else str(self)
+        return message, self.hint or render(self.hint_code, lang)
 
 
 def targets(args: argparse.Namespace, config: AgentConfig) -> list[Target]:
@@ -54,7 +65,7 @@ def targets(args: argparse.Namespace, config: AgentConfig) -> list[Target]:
         try:
             parsed.append(parse_target(text, own_port or default_port))
         except InvalidTarget as exc:
-            raise BadTargets(exc.message, "e.g. --targets ecloud.haiwell.com 203.0.113.7:8883") from None
+            raise BadTargets(exc.message, "cli.diag.targets_hint", problem=exc.problem) from None
     return parsed
 
 
@@ -67,7 +78,7 @@ def probe(
     try:
         servers = tuple(parse_dns_server(text) for text in texts)
     except InvalidOption as exc:
-        raise BadTargets(exc.message, "e.g. --dns 211.136.17.107") from None
+        raise BadTargets(exc.message, "cli.diag.dns_hint", problem=exc.problem) from None
     options = ProbeOptions(
         dns_servers=servers,
         interface=interface,
@@ -77,7 +88,7 @@ def probe(
     try:
         results: list[ProbeResult] = probe_targets(chosen, options)
     except BindingError as exc:
-        raise BadTargets(exc.message, exc.hint or "check --interface") from None
+        raise BadTargets(exc.message, "cli.diag.interface_hint", hint=exc.hint) from None
     doc = probe_out(results, lang, 0).model_dump(mode="json")
     # Say which resolvers were asked: the operator's (from the module), the configured ones, or the system's.
     doc["dns_servers"] = {"from": dns_from, "servers": texts}

@@ -66,19 +66,19 @@ def run_diag(args: argparse.Namespace, ctx: Context) -> int:
     try:
         config = _config(args)
     except ConfigError as exc:
-        return ctx.fail(exc.code, exc.message, "fix the config file, or leave --config out", EXIT_USAGE)
+        return ctx.fail(exc.code, exc.message, say("cli.diag.config_hint", ctx.lang), EXIT_USAGE)
     port = args.port or config.modem.port
     state_dir: Path = args.state_dir or config.paths.state_dir
     if not port:
-        return ctx.fail(
-            "port_required", "no modem port given", "pass --port /dev/ttyUSB2 or set IOTCARD_PORT", EXIT_USAGE
-        )
+        message, hint = say("cli.port_required", ctx.lang), say("cli.port_required.hint", ctx.lang)
+        return ctx.fail("port_required", message, hint, EXIT_USAGE)
 
     try:
         cli_sources = sources.CliSources(args, ctx, config, port, state_dir)
         facts = gather(cli_sources.diagnosis_sources())
     except sources.BadTargets as exc:
-        return ctx.fail("invalid_target", str(exc), exc.hint, EXIT_USAGE)
+        message, hint = exc.texts(ctx.lang)
+        return ctx.fail("invalid_target", message, hint, EXIT_USAGE)
     snapshot, probes_doc, usage_doc = facts.snapshot, cli_sources.probes_doc, cli_sources.usage_doc
     result = diagnose(facts)
     if snapshot is not None:

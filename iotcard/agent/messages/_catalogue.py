@@ -694,6 +694,21 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     },
     # The CLI's error line and `iotcard config check`.
     "cli.error": {"en": "error", "zh": "错误"},
+    "cli.port_required": {"en": "no modem port given", "zh": "未指定模块串口"},
+    "cli.port_required.hint": {
+        "en": "pass --port /dev/ttyUSB2 or set IOTCARD_PORT",
+        "zh": "用 --port /dev/ttyUSB2 指定，或设置 IOTCARD_PORT",
+    },
+    "cli.diag.config_hint": {
+        "en": "fix the config file, or leave --config out",
+        "zh": "请修正配置文件，或去掉 --config",
+    },
+    "cli.diag.targets_hint": {
+        "en": "e.g. --targets ecloud.haiwell.com 203.0.113.7:8883",
+        "zh": "例如 --targets ecloud.haiwell.com 203.0.113.7:8883",
+    },
+    "cli.diag.dns_hint": {"en": "e.g. --dns 211.136.17.107", "zh": "例如 --dns 211.136.17.107"},
+    "cli.diag.interface_hint": {"en": "check --interface", "zh": "检查 --interface 参数"},
     "cli.config_valid": {"en": "{path}: valid", "zh": "{path}：配置有效"},
     # `iotcard usage show` and `iotcard usage sample` (the English is the label).
     "usage.heading": {"en": "Data usage on {interface}", "zh": "{interface} 流量使用"},

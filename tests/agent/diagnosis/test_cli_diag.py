@@ -195,3 +195,6 @@ def test_wildcard_target_is_refused_with_exit_2(tmp_path: Path) -> None:
         status, _, err = run_cli("diag", "--port", sim.path, "--state-dir", str(tmp_path), "--targets", "*.haiwell.com")
     assert status == 2
     assert "ecloud.haiwell.com" in err or "third-level" in err
+    status, _, err = run_cli("--lang", "zh", "diag", "--port", "/dev/null", "--targets", "*.haiwell.com")
+    assert status == 2
+    assert "是通配白名单规则，不是主机" in err and "例如 --targets" in err
