@@ -1,10 +1,12 @@
 """The MQTT contract between the agent and the cloud: topics, payloads, commands, QoS and retain flags.
 
 This module is the one thing the agent and the cloud collector share; it imports nothing else from the project
-but :mod:`iotcard.contract.card_state` (the card's flags, pure and standard-library only, re-exported here), so the
-collector
-can import it alone. Every message is a pydantic model here and nowhere else: ``iotcard schema``
-exports them as JSON Schema and ``docs/telemetry.md`` is checked against them.
+but :mod:`iotcard.contract.card_state` (the card's flags, re-exported here) and :mod:`iotcard.contract.wire` (topics,
+priorities, event names and limits, re-exported here), both standard-library only, so the collector can import it
+alone. Every message is a pydantic model here and nowhere else: ``iotcard schema`` exports them as JSON Schema,
+``docs/telemetry.md`` is checked against them and the collector validates with them. The agent's daemon publishes
+the plain twins of :mod:`iotcard.contract.wire` instead (no pydantic in its memory); a test holds the twins to these
+models.
 
 Topics live under ``{prefix}/{device_id}/`` (prefix default ``iotcard/v1``)::
 
@@ -27,7 +29,6 @@ Readers accept fields they do not know (device → cloud models ignore extras) s
 
 from __future__ import annotations
 
-import enum
 import functools
 import json
 import re
@@ -53,6 +54,20 @@ from iotcard.contract.card_state import (
     expiring_end_ranges,
     renewal_deadline,
     usable_cycles,
+)
+from iotcard.contract.wire import (
+    COMMAND_NAMES,
+    COMMAND_RESULT_ERRORS,
+    DEFAULT_TOPIC_PREFIX,
+    MAX_BYTES,
+    MAX_COMMAND_BYTES,
+    MAX_COUNT,
+    SCHEMA_VERSION,
+    TOPIC_RULES,
+    EventName,
+    Priority,
+    Topic,
+    Topics,
 )
 
 __all__ = [
@@ -111,19 +126,12 @@ __all__ = [
     "usable_cycles",
 ]
 
-SCHEMA_VERSION = 1
-DEFAULT_TOPIC_PREFIX = "iotcard/v1"
-#: A command payload larger than this is refused unread (commands are small; this bounds parsing work).
-MAX_COMMAND_BYTES = 4096
-
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
 # Bounds on everything a device sends, so that no schema-valid report can overflow a reader (a 64-bit column, a
 # datetime conversion): counts fit a signed 64-bit integer, byte counts stay below 2**53 (8 PiB, more than any
 # card moves, and exact as a JSON number), calendar dates lie in 2000..2099, instants in 1970..2099 (a device
 # without a real-time clock boots in 1970 and its messages are still worth keeping; the outbox knows them).
-MAX_COUNT = 2**63 - 1
-MAX_BYTES = 2**53
 _EARLIEST_DAY, _LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 _EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST_INSTANT = datetime(2100, 1, 1, tzinfo=UTC)
@@ -150,29 +158,6 @@ Day = Annotated[date, AfterValidator(_day_in_range)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 ByteCount = Annotated[int, Field(ge=0, le=MAX_BYTES)]
 _Text = Annotated[str, Field(max_length=128)]
-_TOPIC_LEVEL = re.compile(r"^[^/+#\x00]{1,64}$")
-
-
-class Topic(enum.StrEnum):
-    """The last level(s) of a topic under ``{prefix}/{device_id}/``."""
-
-    STATUS = "status"
-    IDENTITY = "identity"
-    TELEMETRY = "telemetry"
-    DIAGNOSIS = "diagnosis"
-    DIRECTED = "directed"
-    EVENT = "event"
-    COMMAND = "cmd"
-    RESULT = "result"
-
-
-class Priority(enum.IntEnum):
-    """Outbox priority: when the store is full the lowest priority goes first, the oldest first within one."""
-
-    ROUTINE = 0
-    STATE = 1
-    IMPORTANT = 2
-    CRITICAL = 3
 
 
 # ---------------------------------------------------------------- device → cloud
@@ -388,27 +373,6 @@ class DirectedMessage(Envelope):
     results: list[DirectedTargetResult] = Field(max_length=64)
 
 
-class EventName(enum.StrEnum):
-    SIM_CHANGED = "sim_changed"
-    SIM_ABSENT = "sim_absent"
-    SIM_INSERTED = "sim_inserted"
-    IMEI_CHANGED = "imei_changed"
-    REGISTRATION_LOST = "registration_lost"
-    REGISTRATION_DENIED = "registration_denied"
-    REGISTRATION_RESTORED = "registration_restored"
-    ROAMING = "roaming"
-    DATA_LOW = "data_low"
-    DATA_EXHAUSTED = "data_exhausted"
-    PLAN_EXPIRED = "plan_expired"
-    MODEM_UNRESPONSIVE = "modem_unresponsive"
-    MODEM_REBOOTED = "modem_rebooted"
-    OUTBOX_DROPPED = "outbox_dropped"
-    BUDGET_STRETCHED = "budget_stretched"
-    STORAGE_DEGRADED = "storage_degraded"  # previous: the owner (meter, outbox...), current: what went wrong
-    STORAGE_RECOVERED = "storage_recovered"
-    USAGE_RESET = "usage_reset"  # a damaged usage database was set aside: counting started anew
-
-
 class EventMessage(Envelope):
     """``event``: sent at once, never stretched by the traffic budget."""
 
@@ -421,20 +385,6 @@ class EventMessage(Envelope):
 class CommandError(_Reading):
     code: str = Field(max_length=64)
     message: str = Field(max_length=1024)
-
-
-#: Every ``error.code`` a command result can carry.
-COMMAND_RESULT_ERRORS: tuple[str, ...] = (
-    "payload_too_large",
-    "invalid_json",
-    "invalid_payload",
-    "unknown_command",
-    "retained_command",
-    "rate_limited",
-    "not_available",
-    "rejected",
-    "handler_failed",
-)
 
 
 class CommandResultMessage(Envelope):
@@ -473,8 +423,9 @@ class DiagnoseCommand(_Command):
     command: Literal["diagnose"] = "diagnose"
 
 
+# \Z, not $: "$" also matches before a final newline, and "a.com\n" is no target.
 _TARGET = re.compile(
-    r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+    r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?\Z|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?\Z"
 )
 
 
@@ -559,9 +510,6 @@ def _command_adapter() -> TypeAdapter[Any]:
     return TypeAdapter(CommandRequest)
 
 
-COMMAND_NAMES: tuple[str, ...] = ("ping", "diagnose", "probe", "refresh_usage", "set_plan", "set_config")
-
-
 def parse_command(data: dict[str, Any]) -> _Command:
     """Validate a decoded command document (its ``command`` field set from the topic); raises ValidationError.
 
@@ -587,15 +535,20 @@ class TopicSpec:
     when: str
 
 
-TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(Topic.STATUS, StatusMessage, 1, True, Priority.STATE, "device→cloud", "on connect; will on loss"),
-    TopicSpec(Topic.IDENTITY, IdentityMessage, 1, True, Priority.STATE, "device→cloud", "on first connect, on change"),
-    TopicSpec(Topic.TELEMETRY, TelemetryMessage, 1, False, Priority.ROUTINE, "device→cloud", "every report interval"),
-    TopicSpec(Topic.DIAGNOSIS, DiagnosisMessage, 1, True, Priority.IMPORTANT, "device→cloud", "on change, on command"),
-    TopicSpec(Topic.DIRECTED, DirectedMessage, 1, False, Priority.ROUTINE, "device→cloud", "every probe interval"),
-    TopicSpec(Topic.EVENT, EventMessage, 1, False, Priority.CRITICAL, "device→cloud", "at once"),
-    TopicSpec(Topic.COMMAND, _Command, 1, False, Priority.IMPORTANT, "cloud→device", "any time; queued by the broker"),
-    TopicSpec(Topic.RESULT, CommandResultMessage, 1, False, Priority.IMPORTANT, "device→cloud", "after each command"),
+_MODELS: dict[Topic, type[BaseModel]] = {
+    Topic.STATUS: StatusMessage,
+    Topic.IDENTITY: IdentityMessage,
+    Topic.TELEMETRY: TelemetryMessage,
+    Topic.DIAGNOSIS: DiagnosisMessage,
+    Topic.DIRECTED: DirectedMessage,
+    Topic.EVENT: EventMessage,
+    Topic.COMMAND: _Command,
+    Topic.RESULT: CommandResultMessage,
+}
+
+TOPICS: tuple[TopicSpec, ...] = tuple(
+    TopicSpec(topic, _MODELS[topic], rule.qos, rule.retain, rule.priority, rule.direction, rule.when)
+    for topic, rule in TOPIC_RULES.items()
 )
 
 
@@ -604,45 +557,6 @@ def topic_spec(topic: Topic) -> TopicSpec:
         if spec.topic is topic:
             return spec
     raise KeyError(topic)  # pragma: no cover - every Topic has a spec
-
-
-@dataclass(frozen=True, slots=True)
-class Topics:
-    """The topic names of one device. ``device_id`` and the prefix's levels may not hold ``+``, ``#`` or NUL."""
-
-    device_id: str
-    prefix: str = DEFAULT_TOPIC_PREFIX
-
-    def __post_init__(self) -> None:
-        if not _TOPIC_LEVEL.match(self.device_id):
-            raise ValueError(f"device id {self.device_id!r} cannot be a topic level")
-        levels = self.prefix.split("/")
-        if not self.prefix or any(not _TOPIC_LEVEL.match(level) for level in levels):
-            raise ValueError(f"topic prefix {self.prefix!r} is not a valid topic without wildcards")
-
-    @property
-    def base(self) -> str:
-        return f"{self.prefix}/{self.device_id}"
-
-    def topic(self, topic: Topic, name: str | None = None) -> str:
-        if topic in (Topic.COMMAND, Topic.RESULT):
-            if not name or not _TOPIC_LEVEL.match(name):
-                raise ValueError(f"{topic.value} needs a command name")
-            return f"{self.base}/{topic.value}/{name}"
-        return f"{self.base}/{topic.value}"
-
-    @property
-    def command_filter(self) -> str:
-        """What the device subscribes to: every command addressed to it."""
-        return f"{self.base}/{Topic.COMMAND.value}/+"
-
-    def command_name(self, topic: str) -> str | None:
-        """The command name of a ``cmd/{name}`` topic of this device, else None."""
-        head = f"{self.base}/{Topic.COMMAND.value}/"
-        if not topic.startswith(head):
-            return None
-        name = topic[len(head) :]
-        return name if _TOPIC_LEVEL.match(name) else None
 
 
 def encode(message: BaseModel) -> bytes:

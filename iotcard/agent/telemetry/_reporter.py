@@ -2,17 +2,23 @@
 
 A :class:`Draft` is a message without its sequence number: the outbox assigns ``seq`` in the same transaction that
 stores the message, and :meth:`Draft.payload` fills it in. Timestamps come from the injected wall clock.
+
+Messages are the plain twins of :mod:`iotcard.contract.wire`, encoded as the pydantic models of
+:mod:`iotcard.contract.messages` would be (tests/contract/test_wire.py validates them against the models), so the
+daemon never loads pydantic. Parts given as those models (a caller not yet moved to the twins) are turned into
+twins on the way in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from iotcard.agent.errors import PublishError
-from iotcard.contract.messages import (
+from iotcard.contract.wire import (
+    TOPIC_RULES,
     CommandError,
     CommandResultMessage,
     DiagnosisFinding,
@@ -35,11 +41,14 @@ from iotcard.contract.messages import (
     TrafficSummary,
     UsageReport,
     encode,
-    topic_spec,
+    twin,
 )
 from iotcard.drivers.models import ModemSnapshot, RegistrationState, SimState
 
 from ._commands import CommandOutcome
+
+if TYPE_CHECKING:
+    from iotcard.contract import messages as models
 
 __all__ = ["Draft", "Reporter", "SampleWindow", "events_between", "identity_key"]
 
@@ -58,7 +67,7 @@ class Draft:
     correlation: bytes | None = None
 
     def payload(self, seq: int) -> bytes:
-        return encode(self.message.model_copy(update={"seq": seq}))
+        return encode(replace(self.message, seq=seq))
 
 
 def _now_utc(clock: Callable[[], datetime]) -> datetime:
@@ -177,14 +186,14 @@ class Reporter:
 
     def __init__(
         self,
-        device: IdentityDevice,
+        device: IdentityDevice | models.IdentityDevice,
         *,
         agent_version: str,
         started_at: datetime,
         device_id: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.device = device
+        self.device = twin(IdentityDevice, device)
         self.agent_version = agent_version
         self.started_at = started_at.astimezone(UTC).replace(microsecond=0)
         self.configured_id = device_id
@@ -216,9 +225,9 @@ class Reporter:
         }
 
     def _draft(self, topic: Topic, message: Envelope, **extra: Any) -> Draft:
-        spec = topic_spec(topic)
-        priority = extra.pop("priority", spec.priority)
-        return Draft(topic, message, priority, spec.qos, spec.retain, **extra)
+        rule = TOPIC_RULES[topic]
+        priority = extra.pop("priority", rule.priority)
+        return Draft(topic, message, priority, rule.qos, rule.retain, **extra)
 
     def status(self, state: Literal["online", "offline"], reason: str | None = None) -> Draft:
         message = StatusMessage(
@@ -252,8 +261,8 @@ class Reporter:
         self,
         window: SampleWindow,
         *,
-        usage: UsageReport | None = None,
-        traffic: TrafficSummary | None = None,
+        usage: UsageReport | models.UsageReport | None = None,
+        traffic: TrafficSummary | models.TrafficSummary | None = None,
         priority: Priority | None = None,
     ) -> Draft:
         """The period's summary. Pass ``priority=Priority.IMPORTANT`` for one carrying cycle totals to keep."""
@@ -275,10 +284,10 @@ class Reporter:
             technology_changes=window.changes["technology"],
             operator_changes=window.changes["operator"],
             cell_changes=window.changes["cell"],
-            usage=usage,
-            traffic=traffic,
+            usage=twin(UsageReport, usage) if usage is not None else None,
+            traffic=twin(TrafficSummary, traffic) if traffic is not None else None,
         )
-        return self._draft(Topic.TELEMETRY, message, priority=priority or topic_spec(Topic.TELEMETRY).priority)
+        return self._draft(Topic.TELEMETRY, message, priority=priority or TOPIC_RULES[Topic.TELEMETRY].priority)
 
     def event(
         self,
@@ -293,15 +302,17 @@ class Reporter:
         )
         return self._draft(Topic.EVENT, message)
 
-    def diagnosis(self, findings: Sequence[DiagnosisFinding]) -> Draft:
+    def diagnosis(self, findings: Sequence[DiagnosisFinding | models.DiagnosisFinding]) -> Draft:
         order = {"error": 0, "warning": 1, "info": 2}
-        worst = min((order[f.severity] for f in findings), default=2)
+        plain = [twin(DiagnosisFinding, finding) for finding in findings]
+        worst = min((order[f.severity] for f in plain), default=2)
         overall: Literal["ok", "warning", "error"] = ("error", "warning", "ok")[worst]
-        ranked = sorted(findings, key=lambda f: order[f.severity])
+        ranked = sorted(plain, key=lambda f: order[f.severity])
         return self._draft(Topic.DIAGNOSIS, DiagnosisMessage(**self._header(), overall=overall, findings=ranked))
 
-    def directed(self, results: Sequence[DirectedTargetResult]) -> Draft:
-        return self._draft(Topic.DIRECTED, DirectedMessage(**self._header(), results=list(results)))
+    def directed(self, results: Sequence[DirectedTargetResult | models.DirectedTargetResult]) -> Draft:
+        plain = [twin(DirectedTargetResult, result) for result in results]
+        return self._draft(Topic.DIRECTED, DirectedMessage(**self._header(), results=plain))
 
     def result(
         self, outcome: CommandOutcome, *, response_topic: str | None = None, correlation: bytes | None = None
