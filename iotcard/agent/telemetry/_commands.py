@@ -7,7 +7,7 @@ published, errors and repeats included. The order of checks, each ending in a st
    token nothing is published, except one ``rate_limited`` notice per limited spell (itself paid from the daily
    bucket), so a flood costs at most the daily allowance;
 2. a retained command is refused (``retained_command``): it would run again on every subscribe;
-3. more than :data:`~iotcard.contract.messages.MAX_COMMAND_BYTES` is refused unread (``payload_too_large``);
+3. more than :data:`~iotcard.contract.wire.MAX_COMMAND_BYTES` is refused unread (``payload_too_large``);
 4. the payload must be UTF-8 JSON holding an object (``invalid_json``);
 5. the request id, when readable, names the request in every later error;
 6. an ``issued_at`` (ISO 8601 with a zone) older than ``max_age`` or too far ahead is refused (``expired``), when
@@ -20,7 +20,7 @@ published, errors and repeats included. The order of checks, each ending in a st
    wired into this build, the documented behaviour rather than a failure); ``CommandRejected`` from a handler is
    ``rejected``, any other exception ``handler_failed`` (the traceback goes to the debug log).
 
-No command runs AT commands or a shell: the set is closed (:data:`~iotcard.contract.messages.COMMAND_NAMES`). Pure
+No command runs AT commands or a shell: the set is closed (:data:`~iotcard.contract.wire.COMMAND_NAMES`). Pure
 apart from
 the injected clock and the dedup store.
 """
@@ -36,9 +36,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
-from iotcard.contract.messages import COMMAND_NAMES, MAX_COMMAND_BYTES, parse_command
+from iotcard.contract.commands import CommandInvalid, read_command
+from iotcard.contract.wire import COMMAND_NAMES, MAX_COMMAND_BYTES
 
 __all__ = [
     "CommandHandler",
@@ -55,7 +54,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Any], Mapping[str, Any]]
-"""Runs one validated command model and returns its result (a JSON-able mapping)."""
+"""Runs one validated command (a dataclass of :mod:`iotcard.contract.commands`) and returns its result (a JSON-able
+mapping)."""
 
 
 class CommandRejected(Exception):
@@ -172,12 +172,8 @@ def _request_id_of(doc: object) -> str | None:
     return None
 
 
-def _first_problem(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors()[:3]:
-        loc = ".".join(str(part) for part in item["loc"][1:]) or "(payload)"
-        problems.append(f"{loc}: {item['msg']}")
-    return "; ".join(problems)
+def _first_problem(error: CommandInvalid) -> str:
+    return "; ".join(f"{where}: {what}" for where, what in error.problems[:3])
 
 
 class CommandProcessor:
@@ -261,8 +257,9 @@ class CommandProcessor:
         if doc.get("command", name) != name:
             return error("invalid_payload", f"command {doc.get('command')!r} sent on the topic of {name!r}", request_id)
         try:
-            command = parse_command({**doc, "command": name})
-        except ValidationError as exc:
+            # Read as the strict models of iotcard.contract.messages read it, without loading pydantic.
+            command = read_command(name, doc)
+        except CommandInvalid as exc:
             return error("invalid_payload", _first_problem(exc), request_id)
 
         handler = self._handlers.get(name)
