@@ -1,19 +1,17 @@
-"""JSON shapes the CLI prints (pydantic at the edge; the facts inside stay plain dataclasses)."""
+"""JSON shapes the CLI prints: plain dataclasses written as JSON (see :mod:`iotcard.agent._json_out`)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass, field
 
+from iotcard.agent._json_out import JsonOut
 from iotcard.drivers.models import ModemSnapshot
 
 __all__ = ["ErrorOut", "InfoOut", "snapshot_out"]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-
-class ModemOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class ModemOut(JsonOut):
     manufacturer: str | None
     model: str | None
     revision: str | None
@@ -22,7 +20,8 @@ class ModemOut(_Out):
     temperature_c: float | None = None
 
 
-class SimOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class SimOut(JsonOut):
     state: str
     iccid: str | None
     imsi: str | None
@@ -30,12 +29,14 @@ class SimOut(_Out):
     slot: int | None = None
 
 
-class OperatorOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class OperatorOut(JsonOut):
     mcc_mnc: str | None
     name: str | None
 
 
-class RejectCauseOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class RejectCauseOut(JsonOut):
     """Why the network refused the card: ``type`` emm (TS 24.301), gmm/mm (TS 24.008) or 5gmm (TS 24.501)."""
 
     type: str
@@ -43,7 +44,8 @@ class RejectCauseOut(_Out):
     name: str
 
 
-class NetworkOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class NetworkOut(JsonOut):
     registration: str | None
     registration_domain: str | None
     access_technology: str | None
@@ -58,13 +60,14 @@ class NetworkOut(_Out):
     radio: str | None = None
     reject_cause: RejectCauseOut | None = None
     last_error: str | None = None
-    dns: list[str] = []
+    dns: list[str] = field(default_factory=list)
     earfcn: int | None = None
     pci: int | None = None
     time: str | None = None
 
 
-class SignalOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class SignalOut(JsonOut):
     rssi_dbm: float | None
     rsrp_dbm: float | None
     rsrq_db: float | None
@@ -72,7 +75,8 @@ class SignalOut(_Out):
     bars: int
 
 
-class InfoOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class InfoOut(JsonOut):
     """``iotcard info --json``."""
 
     modem: ModemOut
@@ -86,13 +90,15 @@ class InfoOut(_Out):
     problems: list[str]
 
 
-class ErrorDetail(_Out):
+@dataclass(frozen=True, kw_only=True)
+class ErrorDetail(JsonOut):
     code: str
     message: str
     hint: str | None = None
 
 
-class ErrorOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class ErrorOut(JsonOut):
     error: ErrorDetail
 
 

@@ -23,7 +23,7 @@ Public API::
         pure: the verdict from the facts.
     explain(result: ProbeResult, lang: str = "en") -> tuple[str, str | None]
         one-sentence explanation and hint, English or Chinese.
-    probe_out(results, lang, elapsed_ms) -> ProbeOut          the ``--json`` document (pydantic)
+    probe_out(results, lang, elapsed_ms) -> ProbeOut          the ``--json`` document
 
 ``ProbeOptions.dns_servers`` empty means the system's resolvers; a caller that read the PDP context's DNS servers
 from the modem passes them there (nothing in this package talks to the modem). ``ProbeOptions.interface`` binds

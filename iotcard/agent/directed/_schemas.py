@@ -1,10 +1,12 @@
-"""``iotcard probe --json``: pydantic models at the edge, built from the frozen facts."""
+"""``iotcard probe --json``: plain dataclasses written as JSON (see :mod:`iotcard.agent._json_out`), built from the
+frozen facts."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
+from iotcard.agent._json_out import JsonOut
 
 from ._model import Binding, BindMethod, ProbeResult
 from ._verdict import explain
@@ -12,25 +14,24 @@ from ._verdict import explain
 __all__ = ["ProbeOut", "ResultOut", "probe_out"]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-
-class DnsOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class DnsOut(JsonOut):
     status: str
     server: str | None
     addresses: list[str]
     elapsed_ms: int
 
 
-class TcpAttemptOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class TcpAttemptOut(JsonOut):
     address: str
     status: str
     elapsed_ms: int
     error: str | None
 
 
-class TcpOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class TcpOut(JsonOut):
     status: str
     address: str | None
     elapsed_ms: int
@@ -38,7 +39,8 @@ class TcpOut(_Out):
     attempts: list[TcpAttemptOut]
 
 
-class TlsOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class TlsOut(JsonOut):
     status: str
     protocol: str | None
     cipher: str | None
@@ -48,7 +50,8 @@ class TlsOut(_Out):
     elapsed_ms: int
 
 
-class IcmpOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class IcmpOut(JsonOut):
     status: str
     address: str | None
     rtt_ms: float | None
@@ -56,7 +59,8 @@ class IcmpOut(_Out):
     detail: str | None
 
 
-class ResultOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class ResultOut(JsonOut):
     """One target. ``dns`` is null for an IP target or a refused one; ``tls`` and ``icmp`` when not asked for."""
 
     target: str
@@ -72,7 +76,8 @@ class ResultOut(_Out):
     icmp: IcmpOut | None
 
 
-class BindingOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class BindingOut(JsonOut):
     interface: str
     method: str
     source_v4: str | None
@@ -80,7 +85,8 @@ class BindingOut(_Out):
     note: str
 
 
-class ProbeOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class ProbeOut(JsonOut):
     results: list[ResultOut]
     binding: BindingOut | None
     elapsed_ms: int

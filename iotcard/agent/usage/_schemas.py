@@ -1,11 +1,12 @@
-"""JSON shapes of ``iotcard usage sample --json`` and ``iotcard usage show --json`` (pydantic at the edge)."""
+"""JSON shapes of ``iotcard usage sample --json`` and ``usage show --json`` (see :mod:`iotcard.agent._json_out`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from iotcard.agent._json_out import JsonOut
 
 from ._plan import PlanFlag, PlanStatus
 from ._summary import BucketUsage, SampleResult, Totals, UsageSummary
@@ -13,49 +14,53 @@ from ._summary import BucketUsage, SampleResult, Totals, UsageSummary
 __all__ = ["SampleOut", "UsageShowOut", "sample_out", "summary_out"]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-
-class TotalsOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class TotalsOut(JsonOut):
     rx_bytes: int
     tx_bytes: int
     total_bytes: int
 
 
+@dataclass(frozen=True, kw_only=True)
 class CycleOut(TotalsOut):
     start: date
     end: date
 
 
+@dataclass(frozen=True, kw_only=True)
 class TodayOut(TotalsOut):
     date: date
 
 
+@dataclass(frozen=True, kw_only=True)
 class DayOut(TotalsOut):
     date: date
     agent_rx_bytes: int
     agent_tx_bytes: int
 
 
+@dataclass(frozen=True, kw_only=True)
 class MonthOut(TotalsOut):
     month: str
     agent_rx_bytes: int
     agent_tx_bytes: int
 
 
+@dataclass(frozen=True, kw_only=True)
 class HourOut(TotalsOut):
     hour: str
     agent_rx_bytes: int
     agent_tx_bytes: int
 
 
-class AgentOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class AgentOut(JsonOut):
     cycle: TotalsOut
     today: TotalsOut
 
 
-class PlanOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class PlanOut(JsonOut):
     name: str | None
     card_type: str | None
     total_bytes: int | None
@@ -75,14 +80,16 @@ class PlanOut(_Out):
     advice: str | None
 
 
-class ModuleCountersOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class ModuleCountersOut(JsonOut):
     rx_bytes: int
     tx_bytes: int
     at: datetime
     source: str
 
 
-class UsageShowOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class UsageShowOut(JsonOut):
     interface: str
     timezone: str
     interface_present: bool | None
@@ -100,12 +107,14 @@ class UsageShowOut(_Out):
     store_bytes_written: int
 
 
-class CountersOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class CountersOut(JsonOut):
     rx_bytes: int
     tx_bytes: int
 
 
-class SampleOut(_Out):
+@dataclass(frozen=True, kw_only=True)
+class SampleOut(JsonOut):
     interface: str
     present: bool
     at: datetime
