@@ -4,12 +4,17 @@ Records start-up time to READY (on a notify socket this script provides, as syst
 RSS growth over the run, CPU averaged over the run, and `iotcard status` latency through the control socket.
 Goals: RSS <= 45 MB, CPU <= 1 % of one core, growth < 1 MB.
 Run: .venv/bin/python bench/bench_daemon.py [--duration 3600] [--delay-ms 20]
+
+--tracemalloc N runs the daemon under tracemalloc (N frames; it costs memory and time, so RSS and CPU figures of such
+a run are not the daemon's) and, at the end, prints where the Python heap is: the live allocations by package and
+by line. /proc/PID/smaps_rollup splits the resident memory into anonymous (heaps, stacks) and file-backed (code).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -41,12 +46,68 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def memory_split(pid: int) -> str:
+    """Resident memory by kind from /proc/PID/smaps_rollup: anonymous (heaps, stacks) against file-backed (code)."""
+    fields: dict[str, int] = {}
+    with open(f"/proc/{pid}/smaps_rollup") as handle:
+        for line in handle:
+            name, _, rest = line.partition(":")
+            if rest.strip().endswith("kB"):
+                fields[name] = int(rest.split()[0])
+    anon = fields.get("Anonymous", 0)
+    files = fields.get("Rss", 0) - anon
+    pss = fields.get("Pss", 0)
+    return f"anonymous {anon / 1024:.1f} MB, file-backed {files / 1024:.1f} MB (Pss {pss / 1024:.1f} MB)"
+
+
+# Runs the daemon's CLI with a handler that writes a tracemalloc snapshot on SIGUSR2 (see --tracemalloc).
+TRACED_DAEMON = """
+import signal, sys, tracemalloc
+def dump(signum, frame):
+    tracemalloc.take_snapshot().dump(sys.argv[1])
+signal.signal(signal.SIGUSR2, dump)
+from iotcard.agent.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def heap_report(path: Path, top: int = 12) -> str:
+    """The traced Python heap by package (iotcard.* by module) and the largest single lines."""
+    import tracemalloc
+
+    snapshot = tracemalloc.Snapshot.load(str(path)).filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<unknown>")]
+    )
+    by_package: dict[str, int] = {}
+    for stat in snapshot.statistics("filename"):
+        name = stat.traceback[0].filename
+        if "site-packages/" in name:
+            key = name.split("site-packages/", 1)[1].split("/", 1)[0]
+        elif "/iotcard/" in name:
+            key = "iotcard/" + name.split("/iotcard/", 1)[1].rsplit("/", 1)[0]
+        elif name.startswith("<frozen"):
+            key = "imports (code objects, module dicts)"
+        else:
+            key = "stdlib: " + Path(name).stem
+        by_package[key] = by_package.get(key, 0) + stat.size
+    total = sum(by_package.values())
+    lines = [f"traced Python heap {total / 2**20:.1f} MB, by package (file of the allocating line):"]
+    for key, size in sorted(by_package.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {size / 2**20:6.2f} MB  {key}")
+    lines.append("largest lines:")
+    for stat in snapshot.statistics("lineno")[:top]:
+        frame = stat.traceback[0]
+        lines.append(f"  {stat.size / 2**20:6.2f} MB  {frame.filename.split('/')[-1]}:{frame.lineno}")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=3600.0, help="seconds to run (default one hour)")
     parser.add_argument("--delay-ms", type=float, default=20.0, help="simulator answer delay")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--samples", type=Path, help="append each sample (seconds, RSS bytes, CPU seconds) to this CSV")
+    parser.add_argument("--tracemalloc", type=int, metavar="N", help="trace the daemon's heap (N frames); see above")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="iotcard-bench-"))
     broker = Broker(work / "broker")
@@ -67,8 +128,14 @@ def main() -> int:
     # As the systemd unit sets it: one malloc arena per thread would hold memory the agent does not need.
     env = {**os.environ, "NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "120000000", "MALLOC_ARENA_MAX": "2"}
     started = time.perf_counter()
+    run = ["run", "--config", str(config), "--control-socket", str(control)]
+    snapshot = work / "heap.snapshot"
+    if args.tracemalloc:
+        command = [sys.executable, "-X", f"tracemalloc={args.tracemalloc}", "-c", TRACED_DAEMON, str(snapshot), *run]
+    else:
+        command = [sys.executable, "-m", "iotcard.agent.cli", *run]
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "iotcard.agent.cli", "run", "--config", str(config), "--control-socket", str(control)],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -123,6 +190,14 @@ def main() -> int:
         print(f"status via socket        median {statistics.median(latencies) * 1000:.0f} ms (whole CLI process)")
         print(f"watchdog pings           {watchdogs}")
         print(f"modem commands answered  {len(sim.commands)}")
+        print(f"RSS at the end           {rss_bytes(daemon.pid) / 2**20:.1f} MB: {memory_split(daemon.pid)}")
+        if args.tracemalloc:
+            daemon.send_signal(signal.SIGUSR2)
+            deadline = time.monotonic() + 30
+            while not snapshot.exists() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            time.sleep(1)  # the dump is written at once; let it finish
+            print(heap_report(snapshot))
     finally:
         daemon.terminate()
         try:
