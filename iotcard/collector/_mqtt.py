@@ -1,7 +1,8 @@
 """The collector's MQTT side: the only module of the collector that imports paho-mqtt.
 
-:class:`MqttWorker` owns one paho client at a time and the one thread that ever touches it. Other threads talk to
-it through a request queue (publish, acknowledge, stop) and read our own small frozen events from
+:class:`MqttWorker` owns one paho client at a time and the one thread that ever touches it; the thread, its wake
+pipe, select loop and request queue are :class:`iotcard.contract.mqtt.PahoOwner`, shared with the agent. Other
+threads talk to it through a request queue (publish, acknowledge, stop) and read our own small frozen events from
 :attr:`MqttWorker.events`; paho's callbacks only append those events. paho's own loop and reconnect threads are
 not used: the worker selects on the socket, reads every packet that is waiting, and reconnects with jittered
 backoff.
@@ -176,6 +177,9 @@ class MqttWorker(PahoOwner[_Request]):
     connack_timeout = 15.0
 
     def __post_init__(self) -> None:
+        # Files first: a worker that cannot be made leaves no thread or wake pipe behind.
+        self._password = read_password(self.broker.password_file) if self.broker.password_file is not None else None
+        self._tls_context = self._tls() if self.broker.tls else None
         PahoOwner.__init__(self, thread_name=f"mqtt-{self.client_id}")
         self._connection = 0
         self._connected = False
@@ -185,8 +189,6 @@ class MqttWorker(PahoOwner[_Request]):
         self._failures = 0
         self.dropped = 0  # QoS 0 messages dropped because the writer was that far behind
         self._stop_session_expiry: int | None = None
-        self._password = read_password(self.broker.password_file) if self.broker.password_file is not None else None
-        self._tls_context = self._tls() if self.broker.tls else None
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.last_error: str | None = None
