@@ -11,6 +11,7 @@ from iotcard.agent.errors import ConfigError
 
 from .._context import EXIT_OK, EXIT_USAGE, Context
 from ..config import DEFAULT_CONFIG_PATH, load_config
+from ..messages import render
 
 ORDER = 70
 
@@ -44,5 +45,5 @@ def run_check(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.json:
         ctx.out.write(json.dumps({"valid": True, "config": config.model_dump(mode="json")}, indent=2) + "\n")
     else:
-        ctx.out.write(f"{args.path}: valid\n" if ctx.lang != "zh" else f"{args.path}：配置有效\n")
+        ctx.out.write(render("cli.config_valid", ctx.lang, path=args.path) + "\n")
     return EXIT_OK

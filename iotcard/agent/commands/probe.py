@@ -28,19 +28,11 @@ from ..directed import (
     probe_targets,
     refused_result,
 )
+from ..messages import render
 
 ORDER = 20
 
 _MAX_TIMEOUT = 60.0
-_VERDICT_ZH = {
-    Verdict.REACHABLE: "可达",
-    Verdict.DNS_FAILED: "解析失败",
-    Verdict.BLOCKED: "不通（疑似不在白名单）",
-    Verdict.PORT_CLOSED: "端口未开放",
-    Verdict.TLS_FAILED: "TLS 失败",
-    Verdict.INVALID_TARGET: "目标无效",
-}
-
 _EPILOG = """\
 verdicts: reachable, dns_failed, blocked (resolved but no answer: probably not in the whitelist), port_closed
 (the host answered, nothing listens), tls_failed, invalid_target.
@@ -183,11 +175,11 @@ def render_probe(results: list[ProbeResult], lang: str, elapsed_ms: int) -> str:
     lines: list[str] = []
     binding = next((r.binding for r in results if r.target is not None and r.binding.interface), None)
     if binding is not None:
-        lines.append(("接口：" if lang == "zh" else "interface: ") + describe_binding(binding, lang))
+        lines.append(render("directed.interface", lang, binding=describe_binding(binding, lang)))
     for result in results:
         mark = "✔" if result.verdict is Verdict.REACHABLE else "✘"
         name = str(result.target) if result.target else repr(result.text)
-        verdict = _VERDICT_ZH[result.verdict] if lang == "zh" else result.verdict.value
+        verdict = render(f"directed.verdict.{result.verdict.value}", lang)
         lines.append(f"{mark} {name}  {verdict}")
         facts = _facts(result, lang)
         if facts:
@@ -197,8 +189,5 @@ def render_probe(results: list[ProbeResult], lang: str, elapsed_ms: int) -> str:
         if hint:
             lines.append(f"    → {hint}")
     reachable = sum(result.verdict is Verdict.REACHABLE for result in results)
-    if lang == "zh":
-        lines.append(f"{len(results)} 个目标中 {reachable} 个可达，用时 {elapsed_ms} ms")
-    else:
-        lines.append(f"{reachable} of {len(results)} reachable, {elapsed_ms} ms")
+    lines.append(render("directed.summary", lang, reachable=reachable, total=len(results), elapsed_ms=elapsed_ms))
     return "\n".join(lines) + "\n"
