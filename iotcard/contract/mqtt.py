@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import re
 import select
 import socket
 import ssl
@@ -71,9 +72,12 @@ def parse_broker_url(url: str) -> BrokerUrl:
     """``mqtts://HOST[:PORT]`` (TLS, 8883 by default) or ``mqtt://HOST[:PORT]`` (plain, 1883 by default).
 
     Raises ``ValueError`` with one sentence naming the URL; each side turns it into its own settings error."""
-    parts = urlsplit(url.strip())
     # A password written into the URL is never repeated in a message (it ends up in logs and terminals).
-    shown = url.replace(f":{parts.password}@", ":***@") if parts.password else url
+    shown = re.sub(r"://.*@", "://***@", url)
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unbalanced "[" (urllib: "Invalid IPv6 URL")
+        raise ValueError(f"broker URL {shown!r}: expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]") from None
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         raise ValueError(f"broker URL {shown!r}: expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]")
     try:

@@ -16,6 +16,8 @@ from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
 from iotcard.collector import BrokerSettings, SettingsError
@@ -80,10 +82,13 @@ def test_broker_urls_that_name_a_broker(url: str, expected: BrokerUrl, port: int
         ("broker.example.com:1883", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
         ("mqtt://", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
         ("mqtt://:1883", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
+        ("mqtt://[::1:1883", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
         ("mqtt://host:99999", "the port is not a number 1-65535"),
         ("mqtt://host:abc", "the port is not a number 1-65535"),
         ("mqtt://host:0", "the port is not a number 1-65535"),
         ("mqtt://user:secret@host", "credentials go in files"),
+        ("mqtt://user:se/cr@et@host", "'mqtt://***@host'"),
+        ("mqtt://user:secret[@host", "expected mqtts://HOST[:PORT] or mqtt://HOST[:PORT]"),
         ("mqtt://host/iotcard/v1", "expected only"),
         ("mqtts://host:8883?insecure=1", "expected only"),
     ],
@@ -91,7 +96,30 @@ def test_broker_urls_that_name_a_broker(url: str, expected: BrokerUrl, port: int
 def test_broker_urls_that_do_not(url: str, complaint: str) -> None:
     with pytest.raises(ValueError, match="broker URL") as raised:
         parse_broker_url(url)
-    assert complaint in str(raised.value) and "secret" not in str(raised.value)
+    assert complaint in str(raised.value)
+    assert "secret" not in str(raised.value) and "cr@et" not in str(raised.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80) | st.builds(lambda rest: "mqtt://" + rest, st.text(max_size=60)))
+def test_any_text_is_a_broker_or_a_value_error(url: str) -> None:
+    try:
+        parsed = parse_broker_url(url)
+    except ValueError as exc:
+        assert str(exc).startswith("broker URL ")
+        return
+    assert parsed.host and 1 <= parsed.port_or_default <= 65535
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?){0,3}", fullmatch=True),
+    st.none() | st.integers(1, 65535),
+    st.booleans(),
+)
+def test_a_written_broker_reads_back(host: str, port: int | None, tls: bool) -> None:
+    url = f"{'mqtts' if tls else 'mqtt'}://{host}{'' if port is None else f':{port}'}"
+    assert parse_broker_url(url) == BrokerUrl(host, port, tls)
 
 
 def test_a_password_file_gives_its_first_line(tmp_path: Path) -> None:
