@@ -1,8 +1,8 @@
-"""A and AAAA over UDP (TCP when truncated) with dnspython messages, on sockets we create and bind ourselves.
+"""A and AAAA over UDP (TCP when truncated), on sockets we create and bind ourselves.
 
-The resolver is ours rather than ``dns.resolver`` because every socket must carry the interface binding and the
-facts must say which server answered what. Both queries go out together on one socket; the whole lookup has one
-deadline on the injected clock, split over the tries (servers × attempts).
+The resolver is ours rather than a library's because every socket must carry the interface binding and the facts
+must say which server answered what. Both queries go out together on one socket; the whole lookup has one
+deadline on the injected clock, split over the tries (servers × attempts). The messages are :mod:`._dnswire`'s.
 """
 
 from __future__ import annotations
@@ -12,21 +12,16 @@ import select
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import dns.exception
-import dns.flags
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
-import dns.resolver
+from pathlib import Path
 
 from ._bind import apply_binding
+from ._dnswire import AAAA, NOERROR, NXDOMAIN, REFUSED, A, DnsWireError, Query, Response, make_query, parse_response
 from ._model import Binding, DnsResult, DnsServer, DnsStatus
 
 __all__ = ["resolve", "system_dns_servers"]
 
-_RDTYPES = (dns.rdatatype.A, dns.rdatatype.AAAA)
+RESOLV_CONF = Path("/etc/resolv.conf")
+_RDTYPES = (A, AAAA)
 _SLICE = 0.25  # longest wait before the clock is read again
 
 
@@ -36,56 +31,71 @@ class _Answer:
     addresses: tuple[str, ...] = ()
 
 
-def system_dns_servers() -> tuple[DnsServer, ...]:
-    """The nameservers of ``/etc/resolv.conf`` (empty when there is none)."""
+def system_dns_servers(resolv_conf: Path = RESOLV_CONF) -> tuple[DnsServer, ...]:
+    """The nameservers of ``/etc/resolv.conf`` (empty when there is none), port 53 (resolv.conf(5))."""
     try:
-        resolver = dns.resolver.Resolver(configure=True)
-    except (dns.exception.DNSException, OSError):
+        text = resolv_conf.read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return ()
     servers = []
-    for entry in resolver.nameservers:
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 2 or fields[0] != "nameserver":
+            continue
         try:
-            address = str(ipaddress.ip_address(str(entry)))
+            address = str(ipaddress.ip_address(fields[1]))
         except ValueError:
             continue
-        servers.append(DnsServer(address=address, port=resolver.port))
+        servers.append(DnsServer(address=address))
     return tuple(servers)
 
 
-def _classify(response: dns.message.Message, rdtype: dns.rdatatype.RdataType) -> _Answer:
-    rcode = response.rcode()
-    if rcode == dns.rcode.NXDOMAIN:
+def _classify(response: Response, rdtype: int) -> _Answer:
+    rcode = response.rcode
+    if rcode == NXDOMAIN:
         return _Answer("nxdomain")
-    if rcode == dns.rcode.REFUSED:
+    if rcode == REFUSED:
         return _Answer("refused")
-    if rcode != dns.rcode.NOERROR:
+    if rcode != NOERROR:
         return _Answer("servfail")  # SERVFAIL, and FORMERR/NOTIMP: the server could not give an answer
     # Any owner: the records at the end of a CNAME chain belong to the chain's last name.
-    addresses = tuple(str(rdata) for rrset in response.answer if rrset.rdtype == rdtype for rdata in rrset)
-    return _Answer("noerror", addresses)
+    return _Answer("noerror", response.addresses(rdtype))
 
 
-def _over_tcp(
-    query: dns.message.Message, server: DnsServer, timeout: float, binding: Binding
-) -> dns.message.Message | None:
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the DNS server closed the connection")
+        data += chunk
+    return data
+
+
+def _over_tcp(query: Query, server: DnsServer, timeout: float, binding: Binding) -> Response | None:
+    """The same query over TCP (RFC 1035 §4.2.2: each message after its two-byte length), for a truncated answer."""
     family = socket.AF_INET6 if server.family_v6 else socket.AF_INET
+    wire = query.to_wire()
     try:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             apply_binding(sock, binding, family)
             sock.settimeout(timeout)
             sock.connect((server.address, server.port))
-            return dns.query.tcp(query, server.address, timeout=timeout, sock=sock)
-    except (OSError, dns.exception.DNSException):
+            sock.sendall(len(wire).to_bytes(2, "big") + wire)
+            size = int.from_bytes(_recv_exactly(sock, 2), "big")
+            response = parse_response(_recv_exactly(sock, size))
+    except (OSError, DnsWireError):
         return None
+    return response if query.is_response(response) else None
 
 
 def _exchange(
     host: str, server: DnsServer, timeout: float, binding: Binding, clock: Callable[[], float]
-) -> dict[dns.rdatatype.RdataType, _Answer]:
+) -> dict[int, _Answer]:
     """Send A and AAAA to ``server`` together; return the answers that arrived before ``timeout``."""
     deadline = clock() + timeout
-    queries = {rdtype: dns.message.make_query(host, rdtype) for rdtype in _RDTYPES}
-    answers: dict[dns.rdatatype.RdataType, _Answer] = {}
+    queries = {rdtype: make_query(host, rdtype) for rdtype in _RDTYPES}
+    answers: dict[int, _Answer] = {}
     family = socket.AF_INET6 if server.family_v6 else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         try:
@@ -108,13 +118,13 @@ def _exchange(
             except OSError:
                 break  # nothing listens at the server's port: no DNS answer from it
             try:
-                response = dns.message.from_wire(data)
-            except dns.exception.DNSException:
+                response = parse_response(data)
+            except DnsWireError:
                 continue
             for rdtype, query in queries.items():
                 if rdtype in answers or not query.is_response(response):
                     continue
-                if response.flags & dns.flags.TC:
+                if response.truncated:
                     full = _over_tcp(query, server, max(deadline - clock(), 0.05), binding)
                     response = full if full is not None else response
                 answers[rdtype] = _classify(response, rdtype)
