@@ -151,10 +151,8 @@ def connect_failure(exc: BaseException, host: str, port: int) -> tuple[str, str]
     """A stable code and one sentence for an exception raised by ``paho.Client.connect``.
 
     Codes: ``tls_verify_failed``, ``tls_failed``, ``refused``, ``timeout``, ``unreachable``."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return "tls_verify_failed", f"the broker's certificate was refused: {exc.verify_message}"
-    if isinstance(exc, ssl.CertificateError):
-        return "tls_verify_failed", f"the broker's certificate does not match: {exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError):  # also a name mismatch (ssl.CertificateError is this class)
+        return "tls_verify_failed", f"the broker's certificate was refused: {exc.verify_message or exc}"
     if isinstance(exc, ssl.SSLError):
         return "tls_failed", f"TLS handshake failed: {getattr(exc, 'reason', None) or exc}"
     if isinstance(exc, ConnectionRefusedError):
