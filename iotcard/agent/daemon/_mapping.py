@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from iotcard.agent.diagnosis import Diagnosis, Severity, render
 from iotcard.agent.directed import ProbeResult
 from iotcard.agent.usage import MIB, UsageSummary
-from iotcard.contract.messages import (
+from iotcard.contract.wire import (
     DailyUsage,
     DiagnosisFinding,
     DirectedTargetResult,

@@ -11,6 +11,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from types import TracebackType
 from typing import TypeVar
 
+from iotcard.agent.errors import OwnerTimeout
 from iotcard.drivers.at import Command
 from iotcard.drivers.errors import ModemRebooted, PortError, ReadTimeout
 from iotcard.drivers.models import ModemSnapshot
@@ -56,13 +57,12 @@ class ModemWorker:
         return busy is not None and now - busy[0] > busy[1] + grace
 
     def call(self, work: Callable[[Modem], T], timeout: float) -> T:
+        """Run ``work`` on the worker and wait for it; OwnerTimeout when it takes longer than ``timeout``."""
         future = self.submit(work, timeout)
         try:
             return future.result(timeout)
         except FutureTimeout:
-            raise ReadTimeout(
-                f"the modem worker did not finish within {timeout:g} s", command="(worker)", timeout=timeout
-            ) from None
+            raise OwnerTimeout("modem", timeout) from None
 
     def _run(self, work: Callable[[Modem], T], allowed: float) -> T:
         with self._lock:
@@ -114,8 +114,7 @@ class ModemWorker:
 
 class WorkerModem:
     """The :class:`iotcard.agent._context.ModemAccess` of a command running inside the daemon: every call goes through
-    the
-    worker, so the CLI and the scheduled jobs never interleave commands on the port."""
+    the worker, so the CLI and the scheduled jobs never interleave commands on the port."""
 
     def __init__(self, worker: ModemWorker) -> None:
         self._worker = worker

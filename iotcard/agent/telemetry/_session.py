@@ -101,12 +101,14 @@ def open_telemetry(
     broker: BrokerUrl | None = None,
     register: Callable[[CommandProcessor], None] | None = None,
     open_outbox: Callable[[TelemetrySetup], Outbox] | None = None,
+    make_commands: Callable[..., CommandProcessor] = CommandProcessor,
 ) -> TelemetrySession:
     """Build the telemetry session of ``reporter``'s device from ``config``; nothing is connected yet.
 
     ``broker`` (``--broker``) overrides the config's broker. ``register`` adds the cloud commands the caller answers
     to the processor (whose daily allowance follows the configured traffic budget). ``open_outbox`` opens the
-    outbox for the setup (default: the file in the state directory). Raises ``ConfigError`` (an ``IotcardError``)
+    outbox for the setup (default: the file in the state directory); ``make_commands`` makes the command processor
+    (the daemon's answers its slow commands later). Raises ``ConfigError`` (an ``IotcardError``)
     for an unusable MQTT config (no broker, bad topic prefix, unreadable TLS or password files) or an outbox that
     cannot be opened; nothing is left open then.
 
@@ -145,7 +147,7 @@ def open_telemetry(
     outbox = open_outbox(setup) if open_outbox is not None else Outbox(outbox_path(config), setup.outbox)
     try:
         link = MqttLink(setup.link, keepalive=load_keepalive(outbox, setup.keepalive))
-        commands = CommandProcessor(dedup=outbox, per_day=daily_command_allowance(setup.budget.budget_bytes))
+        commands = make_commands(dedup=outbox, per_day=daily_command_allowance(setup.budget.budget_bytes))
         if register is not None:
             register(commands)
         publisher = TelemetryPublisher(outbox, link, reporter, setup.topics, commands=commands, budget=setup.budget)

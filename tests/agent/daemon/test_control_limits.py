@@ -125,8 +125,8 @@ def test_usage_sample_through_the_socket_is_coalesced(tmp_path: Path) -> None:
     config = parse_config({"modem": {"port": str(tmp_path / "tty")}, "paths": {"state_dir": str(tmp_path / "s")}})
     agent = Agent(config, socket_path=None)
     samples: list[str] = []
-    agent._with_meter = lambda work, timeout=30.0: samples.append("sample")  # type: ignore[method-assign]
+    agent.meter.call = lambda work, timeout=30.0: samples.append("sample")  # type: ignore[method-assign,assignment,return-value]
     start = 1000.0
-    done = [agent._sample_for_cli(now=start + n * 0.06) for n in range(200)]  # 200 requests in 12 s
+    done = [agent.meter.sample_for_cli(now=start + n * 0.06) for n in range(200)]  # 200 requests in 12 s
     assert sum(done) == 1 and samples == ["sample"]
-    assert agent._sample_for_cli(now=start + 61)
+    assert agent.meter.sample_for_cli(now=start + 61)

@@ -46,17 +46,18 @@ def agent_for(tmp_path: Path, **mqtt: object) -> Agent:
 def test_failed_jobs_are_not_progress(tmp_path: Path) -> None:
     agent = agent_for(tmp_path, host="127.0.0.1")
     long_ago = time.monotonic() - 10_000
-    agent.live.beats = {"modem": long_ago, "meter": long_ago, "mqtt": long_ago}
+    agent.health.set_beats({"modem": long_ago, "meter": long_ago, "mqtt": long_ago})
     failed = JobExecutionEvent(EVENT_JOB_ERROR, "usage", None, None, exception=RuntimeError("disk I/O error"))
     for _ in range(5):
-        agent._job_done(failed)
+        agent.jobs.job_done(failed)
     assert not agent._making_progress()
     assert sorted(agent.stale_owners()) == ["meter", "modem", "mqtt"]
-    agent._beat("modem")
-    agent._beat("meter")
+    agent.health.beat("modem")
+    agent.health.beat("meter")
     assert agent.stale_owners() == ["mqtt"]  # the MQTT owner stopped: no WATCHDOG=1
-    agent._beat("mqtt")
+    agent.health.beat("mqtt")
     assert agent._making_progress()
+    assert agent.status()["jobs"] == {"run": 5, "failed": 5}
 
 
 def test_a_wedged_modem_worker_stops_the_watchdog(tmp_path: Path) -> None:

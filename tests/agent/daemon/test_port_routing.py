@@ -234,13 +234,13 @@ def agent(ptys: tuple[str, str], tmp_path: Path) -> Iterator[Agent]:
         yield running
     finally:
         running.worker.close(timeout=2)
-        running.meter.close(lambda meter: meter.close(), timeout=3)
+        running.meter.close(timeout=3)
 
 
 def test_the_agent_answers_for_its_own_port(agent: Agent, ptys: tuple[str, str]) -> None:
     port_a, _ = ptys
     for port in (None, port_a):
-        status, out, err = agent._handle_cli(["info", "--json"], "en", False, port)
+        status, out, err = agent.requests(["info", "--json"], "en", False, port)
         assert status == 0, err
         assert json.loads(out)["sim"]["iccid"] == ICCID_A and json.loads(out)["port"] == port_a
 
@@ -249,7 +249,7 @@ def test_the_agent_runs_nothing_for_another_port(agent: Agent, ptys: tuple[str, 
     port_a, port_b = ptys
     for argv in (["info", "--port", port_b], ["at", "--port", port_b, "AT"], ["diag", "--port", port_b]):
         with pytest.raises(OtherPort) as raised:
-            agent._handle_cli(argv, "en", False, port_b)
+            agent.requests(argv, "en", False, port_b)
         assert raised.value.agent_port == port_a
     assert agent.made == []  # type: ignore[attr-defined]
 
@@ -258,17 +258,17 @@ def test_the_agent_checks_a_port_it_is_told_only_in_argv(agent: Agent, ptys: tup
     """A client that does not send ``port``, and diag taking the port from the user's own config file."""
     _, port_b = ptys
     with pytest.raises(OtherPort):
-        agent._handle_cli(["info", "--port", port_b, "--json"], "en", False, None)
+        agent.requests(["info", "--port", port_b, "--json"], "en", False, None)
     other = tmp_path / "other.toml"
     other.write_text(f'[modem]\nport = "{port_b}"\n[paths]\nstate_dir = "{tmp_path / "other-state"}"\n')
     with pytest.raises(OtherPort):
-        agent._handle_cli(["diag", "--config", str(other), "--json"], "en", False, None)
+        agent.requests(["diag", "--config", str(other), "--json"], "en", False, None)
     assert agent.made == []  # type: ignore[attr-defined]
 
 
 def test_usage_sample_for_another_modem_is_refused(agent: Agent, ptys: tuple[str, str]) -> None:
     port_a, port_b = ptys
-    status, out, _ = agent._handle_cli(["usage", "sample", "--port", port_b, "--json"], "en", False, port_b)
+    status, out, _ = agent.requests(["usage", "sample", "--port", port_b, "--json"], "en", False, port_b)
     assert status == 2
     error = json.loads(out)["error"]
     assert error["code"] == "not_agent_port" and port_a in error["message"] and port_b in error["message"]

@@ -7,6 +7,7 @@ reached only with ``[directed] allow_private = true``.
 from __future__ import annotations
 
 import json
+import queue
 import time
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ import pytest
 from directed_loopback import Network, OpenListener
 from iotcard.agent.config import parse_config
 from iotcard.agent.daemon._agent import Agent
+from iotcard.agent.daemon._checks import probe_targets
+from iotcard.agent.daemon._messages import Answer
+from iotcard.agent.daemon.cloud import CloudCommands
 from iotcard.agent.directed import ProbeOptions, Verdict, parse_dns_server, probe_texts, refused_address
-from iotcard.agent.telemetry import CommandProcessor
+from iotcard.agent.telemetry import CommandOutcome
 
 
 @pytest.mark.parametrize(
@@ -79,41 +83,51 @@ def agent_with(tmp_path: Path, **directed: Any) -> Agent:
 
 def test_a_cloud_probe_of_loopback_is_refused_before_any_packet(tmp_path: Path, listener: OpenListener) -> None:
     agent = agent_with(tmp_path)
-    [result] = agent._probe([f"127.0.0.9:{listener.port}"], from_cloud=True)
+    [result] = probe_targets(agent.config, None, [f"127.0.0.9:{listener.port}"], from_cloud=True)
     assert result.verdict is Verdict.INVALID_TARGET
     assert result.problem is not None and result.problem.reason == "refused_address"
     assert result.tcp is None
     assert listener.peers == []
 
 
+def answer(posted: queue.Queue[Any]) -> CommandOutcome:
+    """The next command result the agent posted to its MQTT session (the lane runs commands on its own thread)."""
+    while not isinstance(message := posted.get(timeout=30), Answer):
+        pass
+    return message.outcome
+
+
 def test_the_probe_command_refuses_private_targets(tmp_path: Path, listener: OpenListener) -> None:
     agent = agent_with(tmp_path)
-    commands = CommandProcessor()
-    agent._register_commands(commands)
-    sent: list[Any] = []
-    agent._send_directed = lambda results, **_: sent.append(results)  # type: ignore[method-assign]
+    commands = CloudCommands()
+    agent.register_commands(commands)
+    posted: queue.Queue[Any] = queue.Queue()
+    agent.post = posted.put  # type: ignore[method-assign]
     body = {"request_id": "p1", "targets": [f"127.0.0.9:{listener.port}", f"10.0.0.1:{listener.port}"]}
-    outcome = commands.handle("probe", json.dumps(body).encode())
+    assert not commands.handle("probe", json.dumps(body).encode()).publish  # answered once the lane ran it
+    outcome = answer(posted)
     assert outcome.ok and outcome.result is not None
     assert [r["verdict"] for r in outcome.result["results"]] == ["invalid_target", "invalid_target"]
     assert listener.peers == []
     # set_config cannot make the daily round probe them either.
     body = {"request_id": "p2", "directed_targets": [f"127.0.0.9:{listener.port}"]}
-    refused = commands.handle("set_config", json.dumps(body).encode())
+    commands.handle("set_config", json.dumps(body).encode())
+    refused = answer(posted)
     assert (refused.ok, refused.error_code) == (False, "refused_target")
-    assert agent.targets == []
+    assert agent.board.settings.targets == ()
+    agent.jobs.stop()
 
 
 def test_allow_private_lets_the_operator_probe_a_private_apn(tmp_path: Path, listener: OpenListener) -> None:
     agent = agent_with(tmp_path, allow_private=True)
-    [result] = agent._probe([f"127.0.0.9:{listener.port}"], from_cloud=True)
+    [result] = probe_targets(agent.config, None, [f"127.0.0.9:{listener.port}"], from_cloud=True)
     assert result.verdict is Verdict.REACHABLE
     assert _seen(listener, ["127.0.0.1"])
 
 
 def test_the_config_files_own_targets_are_trusted(tmp_path: Path, listener: OpenListener) -> None:
     agent = agent_with(tmp_path)
-    [result] = agent._probe([f"127.0.0.9:{listener.port}"])
+    [result] = probe_targets(agent.config, None, [f"127.0.0.9:{listener.port}"])
     assert result.verdict is Verdict.REACHABLE
 
 
@@ -134,5 +148,5 @@ def test_cloud_probes_are_bound_to_the_configured_cellular_interface(tmp_path: P
             "directed": {"timeout": 1.0, "allow_private": True},
         }
     )
-    [result] = Agent(config, socket_path=None)._probe([f"127.0.0.9:{listener.port}"], from_cloud=True)
+    [result] = probe_targets(config, None, [f"127.0.0.9:{listener.port}"], from_cloud=True)
     assert result.binding.interface == "lo"

@@ -10,7 +10,8 @@ import pytest
 from mosquitto_support import Broker, Certs, free_port
 from telemetry_support import Subscriber, wait_until
 
-from iotcard.agent.cli import main
+from iotcard.agent.cli import main, run_inside
+from iotcard.agent.control import DaemonDefaults, Inside
 from iotcard.contract.messages import IdentityMessage, TelemetryMessage, json_schemas
 from iotcard.simulators.modem import PROFILES, ModemSimulator
 
@@ -120,15 +121,9 @@ def test_bad_broker_url_is_usage_error(tmp_path: Path) -> None:
 def test_status_inside_the_agent_adds_its_live_state(tmp_path: Path) -> None:
     config = tmp_path / "agent.toml"
     config.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n', encoding="utf-8")
-    out, err = io.StringIO(), io.StringIO()
     live = {"uptime_s": 42, "mqtt": "connected"}
-    status = main(
-        ["status", "--config", str(config), "--json"],
-        stdout=out,
-        stderr=err,
-        agent_status=lambda: live,
-        forwarding=False,
-    )
-    assert status == 0 and json.loads(out.getvalue()) == {"agent": live}
+    inside = Inside(defaults=DaemonDefaults(port="/dev/null"), open_modem=None, agent_status=lambda: live)  # type: ignore[arg-type]
+    status, out_text, _ = run_inside(["status", "--config", str(config), "--json"], "en", inside)
+    assert status == 0 and json.loads(out_text) == {"agent": live}
     status, _, err_text = run_cli("status", "--config", str(config))
     assert status == 2 and "no outbox" in err_text
