@@ -20,7 +20,7 @@ from iotcard.agent.daemon import cloud
 from iotcard.agent.daemon._agent import Agent
 from iotcard.agent.daemon._messages import Answer, Message, SendDiagnosis
 from iotcard.agent.daemon.cloud import COMMANDS, CloudCommand, CloudCommands, House
-from iotcard.agent.telemetry import CommandOutcome
+from iotcard.agent.telemetry import CommandOutcome, open_telemetry
 
 
 @pytest.fixture
@@ -132,3 +132,38 @@ def test_every_command_module_is_registered_once() -> None:
     assert len({command.name for command in COMMANDS}) == len(COMMANDS)
     for module in modules:
         assert module.COMMAND in COMMANDS, f"{module.__name__}.COMMAND is not in cloud.COMMANDS"
+
+
+def test_a_failed_answer_is_published_and_replaces_the_remembered_ok(tmp_path: Path) -> None:
+    """The processor remembers "ok" for a request id when it hands the command on; a failure on the lane replaces
+    it, so a repeat of the request is acknowledged with the failure."""
+    config = parse_config(
+        {
+            "device": {"id": "gw-1"},
+            "modem": {"port": str(tmp_path / "ttyNONE")},
+            "paths": {"state_dir": str(tmp_path / "state")},
+            "mqtt": {"host": "127.0.0.1", "port": 1, "tls": False},
+        }
+    )
+    agent = Agent(config, socket_path=None)
+    session = agent.session
+    assert session is not None
+    telemetry = open_telemetry(config, session.reporter, register=agent.register_commands, make_commands=CloudCommands)
+    session._telemetry = telemetry  # opened as the mqtt thread does, never connected
+    try:
+        processor = telemetry.commands
+        assert processor is not None
+        handed_on = processor.handle("refresh_usage", b'{"request_id": "r1"}')
+        assert handed_on.ok and not handed_on.publish
+        assert json.loads(telemetry.outbox.recall_command("r1") or "{}")["ok"] is True
+        failed = CommandOutcome("refresh_usage", "r1", False, error_code="storage_unavailable", error_message="full")
+        session._handle(Answer(failed))
+        assert json.loads(telemetry.outbox.recall_command("r1") or "{}")["error_code"] == "storage_unavailable"
+        assert [topic for _, topic in telemetry.outbox.pending_topics()] == ["iotcard/v1/gw-1/result/refresh_usage"]
+        repeat = processor.handle("refresh_usage", b'{"request_id": "r1"}')
+        assert (repeat.duplicate, repeat.ok, repeat.error_code) == (True, False, "storage_unavailable")
+    finally:
+        telemetry.close(offline=False)
+        agent.jobs.stop()
+        agent.meter.close()
+        agent.worker.close()
