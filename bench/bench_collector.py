@@ -7,8 +7,9 @@ publish until the last message is in the database. Then every count is checked: 
 device + seq), the ``accepted``/``duplicates`` counters, and the sum of hourly usage.
 
 Run: ``.venv/bin/python bench/bench_collector.py`` (``--devices``, ``--rounds``, ``--cards``, ``--no-postgres``,
-``--api-only``, ``--clients``). ``--failover`` (with ``--linger``, ``--rate``) measures instead how long after one of
-two collectors in a shared-subscription group stops cleanly the other takes the whole stream.
+``--api-only``, ``--clients``). ``--store-only`` (``--profile``) times the data layer alone. ``--failover`` (with
+``--linger``, ``--rate``) measures instead how long after one of two collectors in a shared-subscription group stops
+cleanly the other takes the whole stream.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def ingest(db_url: str, label: str, devices: int, rounds: int, workdir: Path) ->
                 break
             time.sleep(0.25)
         elapsed = time.monotonic() - begin
+        collector_cpu = _cpu_seconds(collector.pid)
         published, acked, publish_s, resent = done.get(timeout=60)
         fleet.join(30)
         collector.terminate()
@@ -124,6 +126,7 @@ def ingest(db_url: str, label: str, devices: int, rounds: int, workdir: Path) ->
         "invalid": counters.get("invalid", 0),
         "usage_ok": usage == devices * rounds * HOURLY_BYTES,
         "resent": resent,
+        "collector_cpu_us": collector_cpu / published * 1e6,
         "collector_errors": [line for line in stderr.splitlines() if "ERROR" in line][:3],
     }
 
@@ -244,6 +247,43 @@ def _print_failover(r: dict[str, object]) -> None:
         + f"\n  never stored, by 5 s window of publishing after the stop: {r['lost_by_5s']}"
         + f"\n  the stopped collector's log: {r['stopped_errors']}"
     )
+
+
+def store_only(db_url: str, devices: int, rounds: int, repeats: int, profile: bool) -> None:
+    """The data layer alone: the fleet's messages decoded first, then ``Store.apply`` in batches of 500 as the
+    collector's writer does (no broker, no MQTT thread); the wall rate and the CPU time a message, best of
+    ``repeats`` fresh databases; with ``profile`` cProfile's top functions of the last run."""
+    import cProfile
+    import pstats
+
+    fleet = Fleet.build(devices, today=NOW.date())
+    messages = [*fleet.hello(NOW), *fleet.rounds(NOW - timedelta(hours=4 * rounds), rounds)]
+    decoded = [decode(m.topic, m.payload, "iotcard/v1") for m in messages]
+    batch = [item for item in decoded if isinstance(item, Accepted)]
+    runs = []
+    for run in range(repeats):
+        url = db_url.replace("{run}", str(run))
+        with Store(url, writer=True) as store:
+            profiler = cProfile.Profile() if profile and run == repeats - 1 else None
+            wall, cpu = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
+            for start in range(0, len(batch), 500):
+                store.apply(batch[start : start + 500])
+            if profiler is not None:
+                profiler.disable()
+            runs.append((time.perf_counter() - wall, time.process_time() - cpu))
+    print(f"Store.apply alone, {len(batch)} messages of {devices} devices in batches of 500, {repeats} runs:")
+    for wall, cpu in runs:
+        print(f"  {len(batch) / wall:6.0f} msg/s  CPU {cpu / len(batch) * 1e6:4.0f} us/msg")
+    if profile:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _seed_cards(db_url: str, cards: int) -> tuple[int, float, str]:
@@ -452,7 +492,13 @@ def main() -> int:
     )
     parser.add_argument("--linger", type=int, default=30, help="the stopped collector's run --linger (default 30)")
     parser.add_argument("--rate", type=float, default=500.0, help="failover: messages a second (default 500)")
+    parser.add_argument("--store-only", action="store_true", help="only the data layer: Store.apply, no broker")
+    parser.add_argument("--profile", action="store_true", help="with --store-only: cProfile of the last run")
     args = parser.parse_args()
+    if args.store_only:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-collector-", dir=os.environ.get("BENCH_DIR")))
+        store_only(f"sqlite:///{workdir}/store-{{run}}.sqlite3", args.devices, 10, 5, args.profile)
+        return 0
     if args.failover:
         if MOSQUITTO is None:
             print("mosquitto is not installed", file=sys.stderr)
@@ -487,6 +533,7 @@ def main() -> int:
                 f"{r['label']:<11}{r['messages']:>9}{r['publish_s']:>11.2f}{r['ingest_s']:>10.2f}{r['rate']:>8.0f}"
                 f"  {'ok' if r['received_rows'] == r['messages'] == r['accepted'] else 'LOST'}"
                 f"  {r['duplicates']:>3}  {r['invalid']:>7}  {'ok' if r['usage_ok'] else 'WRONG'}"
+                f"  collector CPU {r['collector_cpu_us']:.0f} us/msg"
                 + (f"   errors: {r['collector_errors']}" if r["collector_errors"] else "")
             )
         sqlite = results[0]
