@@ -7,10 +7,11 @@ Design note (the choices and why):
   ``INSERT ... ON CONFLICT`` upserts and ``RETURNING`` in SQLAlchemy, executemany batches are built by SQLAlchemy
   for either driver, and connection pooling comes with it. psycopg 3 alone would have meant a second, hand-kept
   SQL variant for SQLite. No ORM: the ingest path is batched Core statements.
-- **Migrations: our own versioned table** (``schema_migrations``, :mod:`iotcard.collector._schema`), about forty lines.
-  Alembic would bring autogeneration, branches and a config directory for what is today one version; a numbered
-  tuple of functions, each run in its own transaction under an advisory lock (PostgreSQL) or an IMMEDIATE
-  transaction (SQLite), does the job.
+- **Migrations: Alembic** (revisions in ``iotcard/collector/migrations``, run by :mod:`iotcard.collector._schema`).
+  Seven versions in, the hand-kept table of functions was a migration tool of our own; Alembic is SQLAlchemy's, its
+  revision scripts ship in the package and run programmatically inside our transaction (under an advisory lock on
+  PostgreSQL, an IMMEDIATE transaction on SQLite), so an installed collector needs no ``alembic.ini``. Databases of
+  the hand-kept migrations (``schema_migrations``, versions 1-7) are stamped and upgraded in place.
 - **HTTP: FastAPI on uvicorn** (:mod:`iotcard.collector._api`). Once the API grew tokens, tenancy, actions, CSV, ETags,
   CORS and gzip, a hand-written server meant re-implementing HTTP details (HEAD, OPTIONS, 405 with ``Allow``,
   keep-alive, validation) badly; FastAPI takes the same pydantic models for the answers and the OpenAPI document.
