@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,6 +31,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
+    Date,
+    DateTime,
     Engine,
     MetaData,
     and_,
@@ -275,6 +277,7 @@ class Store:
             engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: Engine = engine
         self.dialect = postgresql if not self._sqlite else sqlite
+        self._prepared: dict[Hashable, tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]]] = {}
         if migrate_schema:
             self.migrate()
 
@@ -336,6 +339,23 @@ class Store:
 
     def _insert(self, table: Any) -> Any:
         return self.dialect.insert(table)
+
+    def _many(self, conn: Connection, key: Hashable, stmt: Any, rows: list[dict[str, Any]]) -> None:
+        """``conn.execute(stmt, rows)``, an executemany; on SQLite without SQLAlchemy's work on every row: the
+        statement is compiled once per shape (``key``) and each row goes to the driver as a tuple, dates and times
+        as the same text SQLAlchemy stores. That work was about 4 of the 11 µs an upserted row costs."""
+        if not self._sqlite or len(rows) < 2:
+            conn.execute(stmt, rows)
+            return
+        columns = sorted(rows[0])  # as SQLAlchemy compiles for execution: an INSERT's columns are the rows' keys
+        prepared = self._prepared.get((key, *columns))
+        if prepared is None:
+            compiled = stmt.compile(dialect=self.engine.dialect, column_keys=columns, for_executemany=True)
+            names = compiled.positiontup or []
+            prepared = (compiled.string, tuple((name, _sqlite_text(compiled.binds[name].type)) for name in names))
+            self._prepared[(key, *columns)] = prepared
+        sql, params = prepared
+        conn.exec_driver_sql(sql, [tuple(row[n] if f is None else f(row[n]) for n, f in params) for row in rows])
 
     def _apply(self, conn: Connection, batch: Sequence[Accepted], rejected: Sequence[Rejected]) -> ApplyResult:
         t = self.tables
@@ -408,7 +428,9 @@ class Store:
                 low, high = seen.get(msg.iccid, (ts, ts))
                 seen[msg.iccid] = (min(low, ts), max(high, ts))
         ins = self._insert(t.devices)
-        conn.execute(
+        self._many(
+            conn,
+            "devices_seen",
             ins.on_conflict_do_update(
                 index_elements=["device_id"],
                 set_={"last_seen": _later(t.devices.c.last_seen, ins.excluded.last_seen)},
@@ -456,7 +478,9 @@ class Store:
                 shapes.setdefault(tuple(sorted(card.dirty)), []).append(card)
         for groups, changed in shapes.items():
             names = [name for group in groups for name in _CARD_GROUPS[group]]
-            conn.execute(
+            self._many(
+                conn,
+                ("cards", groups),
                 update(self.tables.cards)
                 .where(c.iccid == bindparam("b_iccid"))
                 .values({name: bindparam(f"v_{name}", type_=c[name].type) for name in names}),
@@ -862,7 +886,9 @@ class Store:
         # In key order on PostgreSQL, so that concurrent writers lock rows in one order (no deadlock); SQLite has
         # one writer at a time and needs no order.
         keys = rows if self._sqlite else sorted(rows)
-        conn.execute(
+        self._many(
+            conn,
+            (table.name, tuple(values)),
             stmt,
             [
                 {"iccid": bucket_key[0], key: bucket_key[1], **rows[bucket_key][1], "reported_at": rows[bucket_key][0]}
@@ -1531,6 +1557,31 @@ def _card_telemetry(card: _Card, m: TelemetryMessage) -> None:
         expiry=row["expiry"] if plan.expiry is None else plan.expiry,
         plan_source="device" if total is not None else row["plan_source"],
     )
+
+
+def _sqlite_text(type_: Any) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy's SQLite dialect stores a value of ``type_`` (dates and times as text), or None: as it is."""
+    if isinstance(type_, DateTime):
+        return _datetime_text
+    if isinstance(type_, Date):
+        return _date_text
+    return None
+
+
+def _datetime_text(value: datetime | date | None) -> str | None:
+    """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        return f"{value.isoformat()} 00:00:00.000000"
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _date_text(value: date | None) -> str | None:
+    """SQLAlchemy's SQLite DATE text, ``YYYY-MM-DD``."""
+    if value is None:
+        return None
+    return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
 
 
 def _later(stored: Any, new: Any) -> Any:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from collector_support import NOW, TODAY, clock
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.dialects import sqlite
 
 from iotcard.collector import (
     FILTER_FLAGS,
@@ -22,7 +23,7 @@ from iotcard.collector import (
 )
 from iotcard.collector._ingest import Accepted
 from iotcard.collector._schema import MIGRATIONS, SCHEMA_VERSION
-from iotcard.collector._store import MIB
+from iotcard.collector._store import MIB, _date_text, _datetime_text
 from iotcard.simulators.fleet import Fleet, Message
 
 
@@ -244,3 +245,23 @@ def test_decode_refuses_what_the_contract_refuses() -> None:
     assert decode("iotcard/v1/x/status", b"", "iotcard/v1") is None  # a cleared retained message
     unknown = decode("iotcard/v1/x/weather", b'{"a": 1}', "iotcard/v1")
     assert unknown is not None and not isinstance(unknown, Accepted) and "unknown topic" in unknown.reason
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 12, 1, 10, 0),
+        datetime(2026, 1, 2, 3, 4, 5, 6),
+        datetime(999, 5, 5, 1, 1, 1, 10),
+        datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+        date(2026, 12, 1),
+        date(5, 1, 1),
+        None,
+    ],
+)
+def test_the_ingest_stores_dates_and_times_as_sqlalchemy_does_on_sqlite(value: datetime | date | None) -> None:
+    """The ingest's executemany on SQLite hands dates and times to the driver as text itself (Store._many): it must
+    be SQLAlchemy's text to the character, or comparisons in SQL (``reported_at <= ...``) would go wrong."""
+    dialect = sqlite.dialect()
+    assert _datetime_text(value) == sqlite.DATETIME().bind_processor(dialect)(value)  # type: ignore[misc,no-untyped-call]
+    assert _date_text(value) == sqlite.DATE().bind_processor(dialect)(value)  # type: ignore[misc,no-untyped-call]
