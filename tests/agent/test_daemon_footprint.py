@@ -53,11 +53,5 @@ def test_the_contract_models_do_load_pydantic() -> None:
     assert "pydantic" in heavy_modules_after("import iotcard.contract.messages")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until the telemetry plumbing, daemon and commands import Priority, Topics, EventName, IdentityDevice, "
-    "UsageReport, TrafficSummary and the mapping's parts from iotcard.contract.wire instead of .messages "
-    "(and `iotcard schema` imports json_schemas where it runs); remove this mark then",
-)
 def test_no_module_of_the_agent_loads_pydantic() -> None:
     assert heavy_modules_after(EVERY_AGENT_MODULE) == []

@@ -16,8 +16,8 @@ from typing import Any
 
 from iotcard import version
 from iotcard.agent.errors import ConfigError, PublishError
-from iotcard.contract.messages import Priority, json_schemas
 from iotcard.contract.mqtt import BrokerUrl, parse_broker_url
+from iotcard.contract.wire import Priority
 from iotcard.drivers.models import ModemSnapshot
 
 from .._context import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Context
@@ -82,6 +82,10 @@ def _config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_schema(args: argparse.Namespace, ctx: Context) -> int:
+    # The models load pydantic: only this command needs them, and the daemon runs the others (tests/agent/
+    # test_daemon_footprint.py).
+    from iotcard.contract.messages import json_schemas
+
     schemas = json_schemas()
     if args.out is None:
         ctx.out.write(json.dumps(schemas, indent=2, ensure_ascii=False) + "\n")

@@ -1,7 +1,7 @@
 """Telemetry over MQTT: the durable outbox, the MQTT link, cloud commands and the traffic budget.
 
 The contract (topics and payload models) is :mod:`iotcard.contract.messages`; this package produces and moves those
-messages:
+messages as their plain twins of :mod:`iotcard.contract.wire` (no pydantic in the daemon):
 
 - :class:`Outbox` stores every message in SQLite until the broker acknowledged it;
 - :class:`MqttLink` is the only user of paho-mqtt: one thread, events out on a queue;

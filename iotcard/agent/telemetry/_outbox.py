@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iotcard.agent.errors import PublishError
-from iotcard.contract.messages import Priority
+from iotcard.contract.wire import Priority
 
 __all__ = ["Outbox", "OutboxLimits", "OutboxMessage", "OutboxStats"]
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from iotcard.contract.messages import EventName, Topic, Topics, TrafficSummary
+from iotcard.contract.wire import EventName, Topic, Topics, TrafficSummary
 
 from ._budget import TrafficBudget
 from ._commands import CommandProcessor

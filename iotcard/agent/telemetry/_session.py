@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 
-from iotcard.contract.messages import IdentityDevice
 from iotcard.contract.mqtt import BrokerUrl
+from iotcard.contract.wire import IdentityDevice
 
 from ..config import AgentConfig
 from ._commands import CommandProcessor, daily_command_allowance

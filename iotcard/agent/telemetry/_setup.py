@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iotcard.agent.errors import ConfigError
-from iotcard.contract.messages import Topics
 from iotcard.contract.mqtt import BrokerUrl
+from iotcard.contract.wire import Topics
 
 from ..config import AgentConfig, MqttConfig
 from ._budget import TrafficBudget
