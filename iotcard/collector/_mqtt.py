@@ -26,15 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as paho
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
-
 from iotcard.contract.mqtt import (
+    PacketTypes,
     PahoOwner,
+    Properties,
+    SubscribeOptions,
     TlsSettings,
     connect_failure,
+    paho,
     parse_broker_url,
     read_password,
     remember_tls_session,

@@ -12,7 +12,8 @@ network step (:meth:`PahoOwner._after_step`), and how a connection ends (:meth:`
 its persistent session, backoff, adaptive keepalive, byte counting and packet-size limit; the collector its shared
 subscription, batches of acknowledgements and lingering session.
 
-Standard library and paho only: the collector imports this without the agent's dependencies.
+Standard library and paho only: the collector imports this without the agent's dependencies. This is the one module
+of iotcard that imports ``paho.mqtt.client``; the two sides take ``paho`` and its packet helpers from here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import re
 import select
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,14 +34,32 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+# paho imports dnspython when it is installed, for Client.connect_srv() only, which iotcard never calls (the agent
+# resolves names itself): about 3 MB of the daemon's resident memory. It is hidden while paho loads; whoever imports
+# dnspython afterwards still gets it.
+_hide_dns = "dns" not in sys.modules
+if _hide_dns:
+    sys.modules["dns"] = None  # type: ignore[assignment]  # None in sys.modules: "import dns.x" raises ImportError
+try:
+    import paho.mqtt.client as paho
+finally:
+    if _hide_dns:
+        del sys.modules["dns"]
 
 __all__ = [
     "BrokerUrl",
+    "PacketTypes",
     "PahoOwner",
+    "Properties",
+    "SubscribeOptions",
     "TlsSettings",
     "connect_failure",
+    "paho",
     "parse_broker_url",
     "read_password",
     "remember_tls_session",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import logging
 import queue
 import ssl
 import struct
+import subprocess
 import sys
 import termios
 import threading
@@ -120,6 +122,20 @@ def test_any_text_is_a_broker_or_a_value_error(url: str) -> None:
 def test_a_written_broker_reads_back(host: str, port: int | None, tls: bool) -> None:
     url = f"{'mqtts' if tls else 'mqtt'}://{host}{'' if port is None else f':{port}'}"
     assert parse_broker_url(url) == BrokerUrl(host, port, tls)
+
+
+def test_paho_loads_without_dnspython_which_stays_importable() -> None:
+    """paho would import dnspython (about 3 MB) for connect_srv(), which nothing calls; the daemon's RSS is budgeted."""
+    if importlib.util.find_spec("dns") is None:
+        pytest.skip("dnspython is not installed: nothing to keep out")
+    probe = (
+        "import sys, iotcard.agent.telemetry, iotcard.collector._mqtt\n"
+        "print('dns' in sys.modules)\n"
+        "import dns.resolver\n"
+        "print(dns.resolver.__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["False", "dns.resolver"]
 
 
 def test_a_password_file_gives_its_first_line(tmp_path: Path) -> None:

@@ -36,13 +36,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as paho
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
-
 from iotcard.agent.errors import ConfigError
-from iotcard.contract.mqtt import PahoOwner, TlsSettings, connect_failure, remember_tls_session, tls_context
+from iotcard.contract.mqtt import (
+    PacketTypes,
+    PahoOwner,
+    Properties,
+    SubscribeOptions,
+    TlsSettings,
+    connect_failure,
+    paho,
+    remember_tls_session,
+    tls_context,
+)
 from iotcard.contract.mqtt import read_password as read_password_file
 
 from ._backoff import Backoff
