@@ -40,3 +40,21 @@ def test_half_sent_requests_are_dropped_and_the_server_keeps_answering(
             for sock in slow:
                 sock.close()
             server.stop()
+
+
+def test_responses_are_not_held_back_by_nagle(tmp_path: Path) -> None:
+    """A response's head and body are two writes: with Nagle on, the body waited for the client's delayed ACK (40 ms
+    on every keep-alive request). The server's connections have TCP_NODELAY."""
+    with Store(f"sqlite:///{tmp_path / 'c.sqlite3'}", clock=clock) as store:
+        server = ApiServer(store, "127.0.0.1", 0)
+        server.start()
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
+                client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert client.recv(64).startswith(b"HTTP/1.1 200")
+                connections = list(server.server.server_state.connections)
+                assert len(connections) == 1
+                sock = connections[0].transport.get_extra_info("socket")  # type: ignore[attr-defined]
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            server.stop()
