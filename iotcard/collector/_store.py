@@ -1165,7 +1165,9 @@ class Store:
         count = select(func.count()).select_from(t.cards).where(where)
         with self._begin() as conn:
             total = int(conn.execute(count).scalar_one()) if query.count else -1
-            rows = [dict(row._mapping) for row in conn.execute(page)]
+            found = conn.execute(page)
+            names = list(found.keys())
+            rows = [dict(zip(names, row, strict=True)) for row in found]
         return total, rows
 
     def card_counts(

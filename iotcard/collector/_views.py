@@ -193,7 +193,11 @@ def state_of(row: dict[str, Any], today: date, thresholds: Thresholds) -> CardSt
 
 
 def card_flags(row: dict[str, Any], today: date, thresholds: Thresholds) -> list[str]:
-    flags = state_of(row, today, thresholds).flags
+    return _flags(state_of(row, today, thresholds), row, thresholds)
+
+
+def _flags(state: CardState, row: dict[str, Any], thresholds: Thresholds) -> list[str]:
+    flags = list(state.flags)
     if usage_mismatch(row, thresholds):
         flags.append("usage_mismatch")
     return flags
@@ -232,7 +236,7 @@ def card_summary(row: dict[str, Any], today: date, thresholds: Thresholds) -> Ca
         expiry=expiry,
         days_to_expiry=(expiry - today).days if expiry else None,
         renew_by=state.renew_by,
-        flags=card_flags(row, today, thresholds),
+        flags=_flags(state, row, thresholds),
     )
 
 
