@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # The project root first, so "tests/agent" never shadows the real package.
@@ -62,22 +63,41 @@ def memory_split(pid: int) -> str:
 
 # Runs the daemon's CLI with a handler that writes a tracemalloc snapshot on SIGUSR2 (see --tracemalloc).
 TRACED_DAEMON = """
-import signal, sys, tracemalloc
+import itertools, os, signal, sys, tracemalloc
+taken = itertools.count(1)
 def dump(signum, frame):
-    tracemalloc.take_snapshot().dump(sys.argv[1])
+    path = f"{sys.argv[1]}.{next(taken)}"
+    tracemalloc.take_snapshot().dump(path + ".part")
+    os.rename(path + ".part", path)
 signal.signal(signal.SIGUSR2, dump)
 from iotcard.agent.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
 
-def heap_report(path: Path, top: int = 12) -> str:
-    """The traced Python heap by package (iotcard.* by module) and the largest single lines."""
+def load_snapshot(path: Path) -> Any:
     import tracemalloc
 
-    snapshot = tracemalloc.Snapshot.load(str(path)).filter_traces(
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return tracemalloc.Snapshot.load(str(path)).filter_traces(
         [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<unknown>")]
     )
+
+
+def heap_growth(first: Any, last: Any, top: int = 12) -> str:
+    """What the Python heap gained between two snapshots, by line of the allocation."""
+    lines = ["heap growth between the snapshots, by line:"]
+    for stat in last.compare_to(first, "lineno")[:top]:
+        frame = stat.traceback[0]
+        where = f"{frame.filename.split('/')[-1]}:{frame.lineno}"
+        lines.append(f"  {stat.size_diff / 1024:+8.1f} KiB  {stat.count_diff:+6d} blocks  {where}")
+    return "\n".join(lines)
+
+
+def heap_report(snapshot: Any, top: int = 12) -> str:
+    """The traced Python heap by package (iotcard.* by module) and the largest single lines."""
     by_package: dict[str, int] = {}
     for stat in snapshot.statistics("filename"):
         name = stat.traceback[0].filename
@@ -108,6 +128,12 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--samples", type=Path, help="append each sample (seconds, RSS bytes, CPU seconds) to this CSV")
     parser.add_argument("--tracemalloc", type=int, metavar="N", help="trace the daemon's heap (N frames); see above")
+    parser.add_argument(
+        "--heap-diff-from",
+        type=float,
+        metavar="S",
+        help="with --tracemalloc: also a snapshot S seconds in, and the growth",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="iotcard-bench-"))
     broker = Broker(work / "broker")
@@ -151,7 +177,11 @@ def main() -> int:
         latencies: list[float] = []
         watchdogs = 0
         notify.settimeout(0.01)
+        first_snapshot_due = args.heap_diff_from if args.tracemalloc and args.heap_diff_from else None
         while time.monotonic() - wall_start < args.duration:
+            if first_snapshot_due is not None and time.monotonic() - wall_start >= first_snapshot_due:
+                daemon.send_signal(signal.SIGUSR2)
+                first_snapshot_due = None
             rss.append(rss_bytes(daemon.pid))
             if args.samples:
                 with args.samples.open("a") as out:
@@ -193,11 +223,11 @@ def main() -> int:
         print(f"RSS at the end           {rss_bytes(daemon.pid) / 2**20:.1f} MB: {memory_split(daemon.pid)}")
         if args.tracemalloc:
             daemon.send_signal(signal.SIGUSR2)
-            deadline = time.monotonic() + 30
-            while not snapshot.exists() and time.monotonic() < deadline:
-                time.sleep(0.5)
-            time.sleep(1)  # the dump is written at once; let it finish
-            print(heap_report(snapshot))
+            first_taken = bool(args.heap_diff_from) and first_snapshot_due is None
+            last = load_snapshot(Path(f"{snapshot}.{2 if first_taken else 1}"))
+            print(heap_report(last))
+            if first_taken:
+                print(heap_growth(load_snapshot(Path(f"{snapshot}.1")), last))
     finally:
         daemon.terminate()
         try:
