@@ -376,6 +376,10 @@ def _thresholds(args: argparse.Namespace) -> Thresholds:
 
 
 def _run(args: argparse.Namespace, out: _Out) -> int:
+    # The writer thread lets go of the GIL in every SQLite step (hundreds per batch) and, with the MQTT thread busy
+    # parsing a flood, waited up to the switch interval (5 ms) to get it back each time. 0.5 ms: ingest 1,789-2,733
+    # msg/s against 1,392-2,176 in four alternating runs each on a loaded 2-core machine (docs/benchmarks.md).
+    sys.setswitchinterval(0.0005)
     broker = _broker(args)
     retention = _retention(args)
     client_id = args.client_id or f"iotcard-collector-{socket.gethostname()}-{args.group}"[:64]
