@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from iotcard.drivers.errors import ModemRebooted, PortError, ReadTimeout
 
 from ._board import Board, Health, LastRead, Settings
 from ._checks import diagnose_now, probe_targets
+from ._inbox import Inbox
 from ._mapping import diagnosis_findings, directed_results
 from ._messages import Event, Message, ModemDown, ModemRead, SendDiagnosis, SendDirected, SendTelemetry
 from ._meter import MeterOwner
@@ -74,7 +74,7 @@ class Jobs:
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=config.usage.timezone,
         )
-        self._lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commands")
+        self._lane = Inbox("commands")
         self._reboots_seen = 0  # the signal job's: module boots seen so far
 
     # -- life ------------------------------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ class Jobs:
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        self._lane.shutdown(wait=False, cancel_futures=True)
+        self._lane.close()
 
     def job_done(self, event: JobExecutionEvent) -> None:
         # Not progress by itself: each owner's job beats for its owner when it did its work (see Agent.stale_owners).
@@ -125,7 +125,7 @@ class Jobs:
 
     def run_soon(self, work: Callable[[], None]) -> None:
         """Queue ``work`` on the command lane (the cloud's slow commands, one at a time, in arrival order)."""
-        self._lane.submit(work)
+        self._lane.put(work)
 
     def replace_settings(self, settings: Settings) -> None:
         """Put new settings on the board (on the command lane) and reschedule the jobs whose interval changed."""

@@ -15,8 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -26,6 +25,7 @@ from iotcard.agent.usage import DB_NAME, MeterSettings, Plan, PlanStatus, UsageM
 from iotcard.contract.wire import EventName, UsageReport
 
 from ._board import Health
+from ._inbox import Inbox
 from ._mapping import plan_flags, usage_report
 from ._storage import StorageUnavailable, check_database, describe_storage_error, set_aside
 
@@ -72,7 +72,7 @@ class MeterOwner:
         self._settings = settings
         self._health = health
         self._tell = tell
-        self._inbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meter")
+        self._inbox = Inbox("meter")
         # The meter thread's own state: the meter (None until opened, and after a failed open) and the plan.
         self._meter: UsageMeter | None = None
         self._plan = plan
@@ -85,11 +85,7 @@ class MeterOwner:
     def call(self, work: Callable[[UsageMeter], T], timeout: float = 30.0) -> T:
         """Run ``work`` on the meter's thread and return its result; StorageUnavailable (reported as degraded)
         when the disk fails it, OwnerTimeout when it takes longer than ``timeout`` seconds."""
-        future = self._inbox.submit(self._run, work)
-        try:
-            return future.result(timeout)
-        except FutureTimeout:
-            raise OwnerTimeout("meter", timeout) from None
+        return self._inbox.ask(self._run, timeout, work)
 
     def _run(self, work: Callable[[UsageMeter], T]) -> T:
         path = self.state_dir / DB_NAME
@@ -137,12 +133,7 @@ class MeterOwner:
             if self._meter is not None:
                 self._meter.close()
 
-        try:
-            self._inbox.submit(last).result(timeout)
-        except Exception as exc:
-            log.warning("closing the meter failed: %s", exc)
-            log.debug("closing the meter", exc_info=True)
-        self._inbox.shutdown(wait=False, cancel_futures=True)
+        self._inbox.close(last, timeout)
 
     # -- what the others ask of it ----------------------------------------------------------------------------------
 
@@ -190,15 +181,12 @@ class MeterOwner:
             if self._meter is not None:
                 self._meter.plan = plan
 
-        try:
-            self._inbox.submit(adopt).result(timeout)
-        except FutureTimeout:
-            raise OwnerTimeout("meter", timeout) from None
+        self._inbox.ask(adopt, timeout)
 
     def add_agent_traffic(self, rx: int, tx: int) -> None:
         """Count the agent's own MQTT bytes apart (the session's, once a minute); nothing waits for it."""
         try:
-            done = self._inbox.submit(self._run, lambda meter: meter.record_agent_traffic(rx, tx))
+            done = self._inbox.put(self._run, lambda meter: meter.record_agent_traffic(rx, tx))
         except RuntimeError:  # the meter closed already (a shutdown that ran out of time)
             log.debug("agent traffic not recorded: the meter is closed")
             return

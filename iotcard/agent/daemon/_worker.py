@@ -6,16 +6,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future
 from types import TracebackType
 from typing import TypeVar
 
-from iotcard.agent.errors import OwnerTimeout
 from iotcard.drivers.at import Command
 from iotcard.drivers.errors import ModemRebooted, PortError, ReadTimeout
 from iotcard.drivers.models import ModemSnapshot
 from iotcard.drivers.modem import Modem
+
+from ._inbox import Inbox
 
 __all__ = ["MAX_AT_TIMEOUT", "ModemWorker", "WorkerModem"]
 
@@ -37,7 +37,7 @@ class ModemWorker:
         self.port = port
         self.baud = baud
         self._make_modem = make_modem
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modem")
+        self._inbox = Inbox("modem")
         self._modem: Modem | None = None
         self._lock = threading.Lock()  # guards the state fields read by status()
         self.state = "starting"
@@ -47,7 +47,7 @@ class ModemWorker:
 
     def submit(self, work: Callable[[Modem], T], allowed: float = 180.0) -> Future[T]:
         """Queue ``work``; ``allowed`` is how long it may run before the worker counts as stuck."""
-        return self._executor.submit(self._run, work, allowed)
+        return self._inbox.put(self._run, work, allowed)
 
     def stuck(self, now: float | None = None, grace: float = 30.0) -> bool:
         """Whether the request running now has run past what it was allowed (the watchdog stops then)."""
@@ -58,11 +58,7 @@ class ModemWorker:
 
     def call(self, work: Callable[[Modem], T], timeout: float) -> T:
         """Run ``work`` on the worker and wait for it; OwnerTimeout when it takes longer than ``timeout``."""
-        future = self.submit(work, timeout)
-        try:
-            return future.result(timeout)
-        except FutureTimeout:
-            raise OwnerTimeout("modem", timeout) from None
+        return self._inbox.wait(self.submit(work, timeout), timeout)
 
     def _run(self, work: Callable[[Modem], T], allowed: float) -> T:
         with self._lock:
@@ -101,15 +97,11 @@ class ModemWorker:
     def close(self, timeout: float = 5.0) -> None:
         """Close the port on the worker thread; a worker stuck in a long read is left behind (the process exits)."""
 
-        def shut(modem: Modem) -> None:
-            modem.close()
+        def shut() -> None:
+            if self._modem is not None:
+                self._modem.close()
 
-        if self._modem is not None:
-            try:
-                self._executor.submit(shut, self._modem).result(timeout)
-            except Exception:
-                log.debug("closing the modem failed", exc_info=True)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._inbox.close(shut, timeout)
 
 
 class WorkerModem:

@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 
 from iotcard.agent.config import parse_config
-from iotcard.agent.daemon import cloud
+from iotcard.agent.daemon import ModemWorker, cloud
 from iotcard.agent.daemon._agent import Agent
+from iotcard.agent.daemon._inbox import Inbox
 from iotcard.agent.daemon._messages import Answer, Message, SendDiagnosis
 from iotcard.agent.daemon.cloud import COMMANDS, CloudCommand, CloudCommands, House
+from iotcard.agent.errors import OwnerTimeout
 from iotcard.agent.telemetry import CommandOutcome, open_telemetry
 
 
@@ -167,3 +169,26 @@ def test_a_failed_answer_is_published_and_replaces_the_remembered_ok(tmp_path: P
         agent.jobs.stop()
         agent.meter.close()
         agent.worker.close()
+
+
+def test_every_owner_gives_up_waiting_the_same_way() -> None:
+    """One error for an owner that does not answer in time, whichever owner it is; the owner itself goes on."""
+    release = threading.Event()
+    worker = ModemWorker("/dev/null", make_modem=lambda port, baud: object())  # type: ignore[arg-type,return-value]
+    lane = Inbox("commands")
+    try:
+        worker.submit(lambda modem: release.wait(5))
+        lane.put(release.wait, 5)
+        with pytest.raises(OwnerTimeout) as modem_late:
+            worker.call(lambda modem: "late", timeout=0.05)
+        with pytest.raises(OwnerTimeout) as lane_late:
+            lane.ask(lambda: "late", 0.05)
+        assert (modem_late.value.owner, lane_late.value.owner) == ("modem", "commands")
+        assert modem_late.value.code == lane_late.value.code == "owner_timeout"
+        release.set()
+        assert worker.call(lambda modem: "answered", timeout=5) == "answered"
+        assert lane.ask(lambda: "answered", 5) == "answered"
+    finally:
+        release.set()
+        worker.close()
+        lane.close()
