@@ -71,8 +71,12 @@ def discovered(name: str) -> set[str]:
     source = MODULES[name].read_text(encoding="utf-8")
     if "pkgutil.iter_modules" not in source:
         return set()
-    packages = {resolve(t) for t in imports_of(name) if t.startswith("iotcard") and MODULES[t].name == "__init__.py"}
-    return {module for package in packages if package for module in MODULES if module.startswith(package + ".")}
+    packages = {
+        t
+        for t in map(resolve, (t for t in imports_of(name) if t.startswith("iotcard")))
+        if t and MODULES[t].name == "__init__.py" and t not in ancestors(name)
+    }
+    return {module for package in packages for module in MODULES if module.startswith(package + ".")}
 
 
 def ancestors(name: str) -> list[str]:
