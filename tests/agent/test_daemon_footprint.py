@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,18 @@ def test_the_contract_models_do_load_pydantic() -> None:
 
 def test_no_module_of_the_agent_loads_pydantic() -> None:
     assert heavy_modules_after(EVERY_AGENT_MODULE) == []
+
+
+def test_the_agent_does_not_import_dnspython_itself() -> None:
+    """The probes read DNS themselves (directed/_dnswire.py): dnspython is about 3.5 MB of the daemon's memory. Only
+    paho-mqtt still imports it, when it is installed (for connect_srv, which the agent never calls)."""
+    agent = Path(__file__).resolve().parents[2] / "iotcard" / "agent"
+    importers = []
+    for path in sorted(agent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            if any(name == "dns" or name.startswith("dns.") for name in names):
+                importers.append(str(path.relative_to(agent)))
+    assert importers == []
