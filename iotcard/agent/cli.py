@@ -68,13 +68,9 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
-        from importlib.metadata import PackageNotFoundError, version
+        from iotcard import version
 
-        try:
-            found = version("iotcard")
-        except PackageNotFoundError:
-            found = "0+unknown"
-        sys.stdout.write(f"iotcard {found}\n")
+        sys.stdout.write(f"iotcard {version()}\n")
         parser.exit()
 
 

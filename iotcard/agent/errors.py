@@ -7,6 +7,8 @@ They derive from :class:`iotcard.contract.errors.IotcardError`, whose docstring 
     ├── ProbeError          a directed-query target or probe failed to run (InvalidTarget, InvalidOption, BindingError)
     ├── PublishError        a report could not be queued or sent
     ├── OwnerTimeout        a daemon owner (modem worker, meter) did not finish a request in time
+    ├── StorageUnavailable  the state directory cannot hold the meter or the outbox (iotcard.agent.daemon._storage)
+    ├── CommandRejected     a handler refused a valid cloud command (iotcard.agent.telemetry._commands)
     └── ForwardFailed       the CLI could not hand a command to the daemon's control socket: run it here
         └── OtherPort       the command names a modem port the daemon does not own
 """

@@ -17,9 +17,11 @@ Each layer keeps its own tree in its own ``errors`` module and never raises anot
     │   ├── ConfigError                 a config file or option is wrong
     │   ├── ProbeError                  a directed-query target or probe failed to run
     │   ├── PublishError                a report could not be queued or sent
-    │   ├── StorageUnavailable          the state directory cannot hold the meter or the outbox
-    │   ├── CommandRejected             a cloud command was refused (malformed, expired, duplicate, rate limited)
+    │   ├── OwnerTimeout                a daemon owner (modem worker, meter, command lane) did not answer in time
+    │   ├── StorageUnavailable          the state directory cannot hold the meter or the outbox (daemon/_storage)
+    │   ├── CommandRejected             a handler refused a valid cloud command (telemetry/_commands)
     │   └── ForwardFailed               the CLI could not hand a command to the daemon's control socket
+    │       └── OtherPort               the command names a modem port the daemon does not own
     └── collector (iotcard.collector errors): the cloud side
         └── CollectorError              SettingsError, PlanImportError, StoreError, BrokerError, NotFound, ...
 
