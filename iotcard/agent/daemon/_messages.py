@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iotcard.agent.telemetry import CommandOutcome
+from iotcard.agent.telemetry import CommandOutcome, Reply
 from iotcard.contract.wire import DiagnosisFinding, DirectedTargetResult, EventName, UsageReport
 from iotcard.drivers.models import ModemSnapshot
 
@@ -72,9 +72,10 @@ class SendDiagnosis:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A cloud command another owner ran: publish its result."""
+    """A cloud command another owner ran: publish its result (to the Response Topic it was asked with, if any)."""
 
     outcome: CommandOutcome
+    reply: Reply | None = None
 
 
 Message = ModemRead | ModemDown | Event | SendTelemetry | SendDirected | SendDiagnosis | Answer

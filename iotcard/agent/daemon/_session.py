@@ -27,6 +27,7 @@ from iotcard.agent.telemetry import (
     CommandProcessor,
     Draft,
     Outbox,
+    Reply,
     SampleWindow,
     TelemetryPublisher,
     TelemetrySession,
@@ -300,4 +301,5 @@ class MqttSession:
             first = CommandOutcome(outcome.command, outcome.request_id, False, None, outcome.error_code)
             self._telemetry.outbox.remember_command(outcome.request_id, first.to_json())
         log.info("command %s (%s): %s", outcome.command, outcome.request_id, "ok" if outcome.ok else outcome.error_code)
-        self._send(self.reporter.result(outcome))
+        reply = item.reply or Reply()
+        self._send(self.reporter.result(outcome, response_topic=reply.response_topic, correlation=reply.correlation))

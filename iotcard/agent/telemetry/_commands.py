@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from iotcard.contract.commands import CommandInvalid, read_command
+from iotcard.contract.errors import IotcardError
 from iotcard.contract.wire import COMMAND_NAMES, MAX_COMMAND_BYTES
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "CommandRejected",
     "DedupStore",
     "MemoryDedup",
+    "Reply",
     "TokenBucket",
     "daily_command_allowance",
     "ping_handler",
@@ -58,12 +60,19 @@ CommandHandler = Callable[[Any], Mapping[str, Any]]
 mapping)."""
 
 
-class CommandRejected(Exception):
+class CommandRejected(IotcardError):
     """Raised by a handler that refuses a valid command (e.g. a plan the meter cannot accept)."""
 
-    def __init__(self, message: str, *, code: str = "rejected") -> None:
-        super().__init__(message)
-        self.code = code
+    code = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Where the cloud asked for a command's answer (MQTT 5 Response Topic, Correlation Data); the publisher
+    honours the topic only under the device's own ``result/`` level."""
+
+    response_topic: str | None = None
+    correlation: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +220,11 @@ class CommandProcessor:
             raise ValueError(f"no such command: {name}")
         self._handlers[name] = handler
 
-    def handle(self, name: str, payload: bytes, *, retained: bool = False) -> CommandOutcome:
+    def handle(
+        self, name: str, payload: bytes, *, retained: bool = False, reply: Reply | None = None
+    ) -> CommandOutcome:
+        """Check and run command ``name``. ``reply`` is where its answer was asked for: the caller publishes an
+        outcome there; a processor that answers later (the daemon's) keeps it for that answer."""
         try:
             return self._handle(name, payload, retained)
         except Exception as exc:  # the last line of defence: a command never crashes the agent

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from iotcard.contract.wire import EventName, Topic, Topics, TrafficSummary
 
 from ._budget import TrafficBudget
-from ._commands import CommandProcessor
+from ._commands import CommandProcessor, Reply
 from ._keepalive import AdaptiveKeepalive, KeepaliveLimits
 from ._mqtt import (
     Acked,
@@ -271,16 +271,13 @@ class TelemetryPublisher:
         self.meter.message(kind, publish_wire_estimate(event.topic, len(event.payload), v5=self._v5, tls=self._tls))
         if name is None or self.commands is None:
             return
-        outcome = self.commands.handle(name, event.payload, retained=event.retained)
+        reply = Reply(event.response_topic if self._v5 else None, event.correlation)
+        outcome = self.commands.handle(name, event.payload, retained=event.retained, reply=reply)
         if not outcome.publish:
-            log.debug("command %s dropped unanswered (rate limited)", name)
+            log.debug("command %s not answered now (rate limited, or answered when it has run)", name)
             return
         log.info("command %s (%s): %s", name, outcome.request_id, "ok" if outcome.ok else outcome.error_code)
-        self.send(
-            self.reporter.result(
-                outcome, response_topic=event.response_topic if self._v5 else None, correlation=event.correlation
-            )
-        )
+        self.send(self.reporter.result(outcome, response_topic=reply.response_topic, correlation=reply.correlation))
 
     def _flush(self) -> None:
         if not self._acks:

@@ -22,7 +22,7 @@ from iotcard.agent.daemon._inbox import Inbox
 from iotcard.agent.daemon._messages import Answer, Message, SendDiagnosis
 from iotcard.agent.daemon.cloud import COMMANDS, CloudCommand, CloudCommands, House
 from iotcard.agent.errors import OwnerTimeout
-from iotcard.agent.telemetry import CommandOutcome, open_telemetry
+from iotcard.agent.telemetry import CommandOutcome, Reply, open_telemetry
 
 
 @pytest.fixture
@@ -74,6 +74,25 @@ def test_a_slow_command_runs_on_the_command_lane_not_the_mqtt_thread(agent: Agen
     outcome = answer(posted)
     assert (outcome.ok, outcome.request_id, outcome.result) == (True, "d1", {"done": "d1"})
     assert ran_on and ran_on[0].startswith("commands") and ran_on[0] != "mqtt"
+
+
+def test_a_command_answered_later_keeps_the_response_topic_it_was_asked_with(agent: Agent) -> None:
+    """MQTT 5 request/response: the lane's answer goes where the request asked (the publisher still checks that
+    the topic is under the device's own result/ level), with the request's correlation data."""
+    commands = CloudCommands()
+    cloud.register(commands, agent, commands=(CloudCommand("diagnose", lambda house, command: {"ok": 1}),))
+    posted = posted_to(agent)
+    asked = Reply("iotcard/v1/dev/result/console-7", b"\x01corr")
+    assert not commands.handle("diagnose", b'{"request_id": "r1"}', reply=asked).publish
+    assert commands.reply is None  # kept only while the MQTT thread hands the command on
+    while not isinstance(message := posted.get(timeout=10), Answer):
+        pass
+    assert message.reply == asked and message.outcome.request_id == "r1"
+    # Without a route the answer takes the default result topic.
+    assert not commands.handle("diagnose", b'{"request_id": "r2"}').publish
+    while not isinstance(message := posted.get(timeout=10), Answer):
+        pass
+    assert message.reply is None
 
 
 def test_ping_is_answered_at_once(agent: Agent) -> None:

@@ -6,7 +6,7 @@ Adding a command is one module defining ``COMMAND`` (see :mod:`._command`) and o
 
 from __future__ import annotations
 
-from iotcard.agent.telemetry import CommandProcessor
+from iotcard.agent.telemetry import CommandProcessor, Reply
 
 from . import diagnose, ping, probe, refresh_usage, set_config, set_plan
 from ._command import CloudCommand, CloudCommands, House, handler_for
@@ -25,5 +25,9 @@ COMMANDS: tuple[CloudCommand, ...] = (
 
 def register(processor: CommandProcessor, house: House, commands: tuple[CloudCommand, ...] = COMMANDS) -> None:
     """Give ``processor`` a handler for each of ``commands``, reaching the owners of ``house``."""
+
+    def reply() -> Reply | None:
+        return processor.reply if isinstance(processor, CloudCommands) else None
+
     for command in commands:
-        processor.register(command.name, handler_for(house, command))
+        processor.register(command.name, handler_for(house, command, reply))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from iotcard.agent.config import AgentConfig
-from iotcard.agent.telemetry import CommandOutcome, CommandProcessor, CommandRejected
+from iotcard.agent.telemetry import CommandOutcome, CommandProcessor, CommandRejected, Reply
 
 from .._board import Board, Health
 from .._jobs import Jobs
@@ -71,20 +71,32 @@ class CloudCommands(CommandProcessor):
     """The daemon's command processor: checks as every processor does, then a command handed on to the lane is not
     answered now (its answer comes as an :class:`~.._messages.Answer` when it ran)."""
 
-    def handle(self, name: str, payload: bytes, *, retained: bool = False) -> CommandOutcome:
-        outcome = super().handle(name, payload, retained=retained)
+    reply: Reply | None = None  # where the command being handled asked for its answer (MQTT thread only)
+
+    def handle(
+        self, name: str, payload: bytes, *, retained: bool = False, reply: Reply | None = None
+    ) -> CommandOutcome:
+        self.reply = reply
+        try:
+            outcome = super().handle(name, payload, retained=retained, reply=reply)
+        finally:
+            self.reply = None
         if outcome.ok and outcome.result is not None and _HANDED_ON in outcome.result:
             return replace(outcome, result=None, publish=False)
         return outcome
 
 
-def handler_for(house: House, command: CloudCommand) -> Callable[[Any], Mapping[str, Any]]:
-    """The handler the command processor calls (on the MQTT thread) for ``command``."""
+def handler_for(
+    house: House, command: CloudCommand, reply: Callable[[], Reply | None] = lambda: None
+) -> Callable[[Any], Mapping[str, Any]]:
+    """The handler the command processor calls (on the MQTT thread) for ``command``; ``reply`` tells where the
+    command being handled asked for its answer, which a command run on the lane keeps for its :class:`Answer`."""
     if not command.lane:
         return lambda validated: command.run(house, validated)
 
     def hand_on(validated: Any) -> Mapping[str, Any]:
-        house.jobs.run_soon(lambda: house.post(Answer(run_now(house, command, validated))))
+        route = reply()
+        house.jobs.run_soon(lambda: house.post(Answer(run_now(house, command, validated), route)))
         return {_HANDED_ON: True}
 
     return hand_on
