@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import re
 import select
@@ -342,6 +343,51 @@ class PahoOwner(Generic[RequestT]):
                     break
         except Exception:  # paho may have closed the socket already
             log.debug("DISCONNECT not sent", exc_info=True)
+
+    def _disconnect_gracefully(self, client: paho.Client, properties: Any = None, *, timeout: float = 2.0) -> bool:
+        """Send DISCONNECT (after what paho still has queued), then end TCP with a FIN, not a reset.
+
+        paho closes its socket as soon as the DISCONNECT is written. With bytes from the broker still unread (a
+        stream of deliveries), Linux then answers with a reset, and a broker that had not read the DISCONNECT yet
+        never does: it sees a broken connection (the will goes out, a changed session expiry is lost). So the
+        connection is held through a duplicate of the socket's descriptor, which paho's close leaves open; once
+        paho has written the DISCONNECT, this shuts down the sending side and reads (and drops) what still arrives
+        until the broker closes its side, for at most ``timeout`` seconds. Works for TLS too (the records are
+        already written; what is read afterwards is dropped undecrypted). True when the broker closed its side."""
+        sock = client.socket()
+        if sock is None:
+            return False
+        try:
+            held = socket.socket(fileno=os.dup(sock.fileno()))
+        except (OSError, ValueError):
+            self._disconnect(client, properties)
+            return False
+        deadline = self._clock() + timeout
+        with held:
+            try:
+                client.disconnect(properties=properties)  # paho may write it (and close) at once
+                while (sock := client.socket()) is not None and client.want_write():
+                    remaining = deadline - self._clock()
+                    if remaining <= 0:
+                        break
+                    select.select([], [sock], [], remaining)
+                    if client.loop_write() != paho.MQTT_ERR_SUCCESS:
+                        break
+            except Exception:
+                log.debug("DISCONNECT not sent", exc_info=True)
+            if (sock := client.socket()) is not None:  # not all written in time: give up on a clean end
+                with contextlib.suppress(OSError):
+                    sock.close()
+                return False
+            try:
+                held.shutdown(socket.SHUT_WR)
+                while (remaining := deadline - self._clock()) > 0:
+                    held.settimeout(remaining)
+                    if not held.recv(65536):
+                        return True
+            except OSError:  # a reset or the timeout
+                pass
+            return False
 
     # ------------------------------------------------------------ hooks (the owner's thread)
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import termios
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from iotcard.collector import BrokerSettings, SettingsError
 from iotcard.collector._mqtt import MqttWorker
-from iotcard.contract.mqtt import BrokerUrl, PahoOwner, connect_failure, parse_broker_url, read_password
+from iotcard.contract.mqtt import (
+    BrokerUrl,
+    PacketTypes,
+    PahoOwner,
+    Properties,
+    connect_failure,
+    parse_broker_url,
+    read_password,
+)
 
 # The telemetry tests' Mosquitto helper (a fixture here, not a conftest: tests/*/conftest.py share one module name).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent" / "telemetry"))
@@ -356,3 +365,78 @@ def test_the_collector_verifies_the_broker_with_the_shared_tls_context(
 def _unread(sock: Any) -> int:
     """Bytes the kernel holds for ``sock`` that nobody has read yet."""
     return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0])
+
+
+class _Holder(PahoOwner[Any]):
+    """An owner whose thread never starts: the test drives the paho client itself."""
+
+    def __init__(self) -> None:
+        super().__init__(thread_name="holder")
+
+
+def _session(port: int, client_id: str, expiry: int, *, subscribe: str | None = None) -> tuple[paho.Client, bool]:
+    """A connected MQTT 5 client (persistent session of ``expiry`` seconds) and whether its session was present."""
+    client = PahoOwner._paho_client(client_id)
+    present: list[bool] = []
+    client.on_connect = lambda c, u, flags, reason, p: present.append(bool(flags.session_present))
+    subscribed = threading.Event()
+    client.on_subscribe = lambda *_: subscribed.set()
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = expiry
+    client.connect("127.0.0.1", port, keepalive=60, clean_start=False, properties=properties)
+    deadline = time.monotonic() + 10
+    while not present and time.monotonic() < deadline:
+        client.loop(0.05)
+    assert present, "no CONNACK"
+    if subscribe is not None:
+        client.subscribe(subscribe, qos=0)
+        while not subscribed.is_set() and time.monotonic() < deadline:
+            client.loop(0.05)
+        assert subscribed.is_set(), "no SUBACK"
+    return client, present[0]
+
+
+ROUNDS = 20
+FLOOD = """
+import sys
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+client = paho.Client(CallbackAPIVersion.VERSION2, client_id="flooder", protocol=paho.MQTTv5)
+client.connect("127.0.0.1", int(sys.argv[1]))
+while True:
+    for _ in range(100):
+        client.publish("flood/x", b"x" * 1000, qos=0)
+    client.loop(0.001)
+"""
+
+
+@pytest.mark.integration
+def test_a_graceful_disconnect_reaches_the_broker_with_a_stream_unread(broker: Broker) -> None:
+    """paho closes its socket right after writing DISCONNECT; with deliveries unread Linux sends a reset, and a
+    broker busy writing to us may see a broken pipe before it reads the DISCONNECT (and the session expiry it
+    carries): with paho's own close it did in several of these rounds, in each run tried. The graceful close ends
+    with a FIN instead, and reads until the broker has closed its side: the DISCONNECT is read every time."""
+    # Another process floods the topic (a thread of this one would share the interpreter with the disconnect).
+    flooder = subprocess.Popen([sys.executable, "-c", FLOOD, str(broker.port)])
+    ends: list[tuple[bool, bool]] = []
+    holder = _Holder()
+    try:
+        for _ in range(ROUNDS):
+            held, _ = _session(broker.port, "held-owner", 3600, subscribe="flood/#")
+            sock = held.socket()
+            assert wait_until(lambda s=sock: _unread(s) >= 64 * 1024, 10), "the flood did not arrive"  # unread
+            properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = 0
+            closed = holder._disconnect_gracefully(held, properties)
+            assert held.socket() is None
+            # The broker read the DISCONNECT and its expiry of 0: the session is gone, not kept for the hour.
+            again, present = _session(broker.port, "held-owner", 0)
+            again.disconnect()
+            ends.append((closed, present))
+    finally:
+        flooder.kill()
+        flooder.wait(10)
+        holder._join(0)  # its thread never started: closes the wake pipe
+    lines = [line for line in broker.log.read_text(errors="replace").splitlines() if "held-owner" in line]
+    assert ends == [(True, False)] * ROUNDS, (ends, lines)
+    assert not [line for line in lines if "disconnected:" in line], lines  # e.g. "...: Broken pipe."
