@@ -142,6 +142,7 @@ class _Subscribe:
 class _Stop:
     graceful: bool = True
     session_expiry: int | None = None  # sent in the DISCONNECT: how long the broker keeps the session now
+    handover: float | None = None  # unsubscribe and drain first, for at most this many seconds
 
 
 _Request = _Publish | _Ack | _Subscribe | _Stop
@@ -174,6 +175,7 @@ class MqttWorker(PahoOwner[_Request]):
     idle_wait = 0.5
     step_wait = 0.5
     connack_timeout = 15.0
+    handover_quiet = 0.3  # a handover ends when nothing has come or been acknowledged for this long
 
     def __post_init__(self) -> None:
         # Files first: a worker that cannot be made leaves no thread or wake pipe behind.
@@ -192,6 +194,13 @@ class MqttWorker(PahoOwner[_Request]):
         self.subscribed = threading.Event()
         self.last_error: str | None = None
         self.connects = 0  # connections that got their CONNACK
+        # QoS 1 deliveries of this connection not acknowledged yet, and the handover's state (see stop()).
+        self._unacked: set[int] = set()
+        self._last_traffic = 0.0
+        self._handover_until: float | None = None
+        self._unsubscribe_mid: int | None = None
+        self._unsubscribed = False
+        self.handover: str | None = None  # how the last handover ended: "drained", "timeout", "connection lost"
 
     def _tls(self) -> ssl.SSLContext:
         ca_file = self.broker.ca_file
@@ -220,15 +229,23 @@ class MqttWorker(PahoOwner[_Request]):
         if acks:
             self._request(_Ack(acks))
 
-    def stop(self, timeout: float = 5.0, *, session_expiry: int | None = None) -> None:
+    def stop(self, timeout: float = 5.0, *, session_expiry: int | None = None, handover: float | None = None) -> None:
         """Send what is queued (acknowledgements first), disconnect cleanly, end the thread.
 
         ``session_expiry`` shortens the persistent session in the DISCONNECT (MQTT 5): the broker then stops
         queueing this client's share of a shared subscription after that many seconds, so the group's other members
-        take the whole stream; a restart within that time still finds its session."""
+        take the whole stream; a restart within that time still finds its session.
+
+        ``handover`` (seconds) hands the share over first, without loss: UNSUBSCRIBE from :attr:`subscriptions`,
+        and once the broker has confirmed it (it gives this session nothing new of the group from then on) keep
+        reading what was already in flight or queued for it, until every QoS 1 delivery has been acknowledged
+        (through :meth:`ack`, by whoever consumes :attr:`events`) and nothing has come for
+        :attr:`handover_quiet` seconds, or ``handover`` seconds have passed; then DISCONNECT. The consumer must
+        keep acknowledging meanwhile. The connection ends with a FIN after the DISCONNECT, never a reset
+        (:meth:`~iotcard.contract.mqtt.PahoOwner._disconnect_gracefully`)."""
         if self.running:
-            self._request(_Stop(session_expiry=session_expiry))
-        self._join(timeout)
+            self._request(_Stop(session_expiry=session_expiry, handover=handover))
+        self._join(timeout + (handover or 0.0))
 
     def abort(self, timeout: float = 5.0) -> None:
         """Drop the connection at once, sending nothing still queued (what a crash does)."""
@@ -249,15 +266,22 @@ class MqttWorker(PahoOwner[_Request]):
             except queue.Empty:
                 return
             if isinstance(item, _Stop):
-                self._stopping = True
                 self._graceful = item.graceful
                 self._stop_session_expiry = item.session_expiry
+                if item.graceful and item.handover is not None and self._connected and self.subscriptions:
+                    self._start_handover(client, item.handover)
+                    continue  # acknowledgements go on
+                self._stopping = True
                 return
             elif isinstance(item, _Ack):
                 for connection, mid in item.acks:
                     if connection == self._connection:
                         client.ack(mid, 1)
+                        self._unacked.discard(mid)
+                self._last_traffic = self._clock()
             elif isinstance(item, _Subscribe):
+                if self._handover_until is not None:
+                    continue  # leaving the group: no new subscriptions
                 for topic in item.topics:
                     client.subscribe(topic, options=SubscribeOptions(qos=1))
             elif not self._connected:
@@ -265,6 +289,38 @@ class MqttWorker(PahoOwner[_Request]):
                 return
             else:
                 client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+
+    def _start_handover(self, client: paho.Client, seconds: float) -> None:
+        if self._handover_until is not None:
+            return
+        self._handover_until = self._clock() + seconds
+        self._last_traffic = self._clock()
+        self.step_wait = min(self.step_wait, self.handover_quiet / 2)  # look at the quiet window often enough
+        result, mid = client.unsubscribe(list(self.subscriptions))
+        if result != paho.MQTT_ERR_SUCCESS:
+            self.handover = "connection lost"
+            self._stopping = True
+            return
+        self._unsubscribe_mid = mid
+        log.info("MQTT: leaving the group: unsubscribing from %s", ", ".join(self.subscriptions))
+
+    def _handover_done(self) -> bool:
+        """Between network rounds of a handover: may the DISCONNECT go now?"""
+        assert self._handover_until is not None
+        now = self._clock()
+        if self._unsubscribed and not self._unacked and now - self._last_traffic >= self.handover_quiet:
+            self.handover = "drained"
+            log.info("MQTT: left the group, every delivery acknowledged")
+            return True
+        if now >= self._handover_until:
+            self.handover = "timeout"
+            log.warning(
+                "MQTT: leaving the group took too long (%s, %d deliveries not acknowledged); disconnecting",
+                "unsubscribed" if self._unsubscribed else "no UNSUBACK",
+                len(self._unacked),
+            )
+            return True
+        return False
 
     def _drop_stale_requests(self) -> None:
         """While disconnected: acks are void (the broker sends those messages again); a stop still stops."""
@@ -298,7 +354,9 @@ class MqttWorker(PahoOwner[_Request]):
         properties.MaximumPacketSize = self.max_packet_bytes
         if self.persistent:
             properties.SessionExpiryInterval = self.session_expiry
+        client.on_unsubscribe = self._on_unsubscribe
         self._connection += 1
+        self._unacked.clear()
         try:
             client.connect(
                 broker.host,
@@ -328,6 +386,8 @@ class MqttWorker(PahoOwner[_Request]):
             self._close("connection lost")
         elif not self._connected and self._clock() - self._connect_started > self.connack_timeout:
             self._close(f"no CONNACK within {self.connack_timeout:.0f} s")
+        elif self._handover_until is not None and self._handover_done():
+            self._stopping = True
 
     def _close(self, reason: str, *, final: bool = False) -> None:
         client, self._client = self._client, None
@@ -344,7 +404,7 @@ class MqttWorker(PahoOwner[_Request]):
             if self.persistent and self._stop_session_expiry is not None:
                 properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
                 properties.SessionExpiryInterval = self._stop_session_expiry
-            self._disconnect(client, properties)
+            self._disconnect_gracefully(client, properties)
         sock = client.socket()
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -353,6 +413,12 @@ class MqttWorker(PahoOwner[_Request]):
             self.events.put(Disconnected(self._connection, reason))
             log.info("MQTT connection %d ended: %s", self._connection, reason)
             self._failures = 0
+        if self._handover_until is not None and not final:
+            # Leaving the group: a new connection would subscribe again. What this session still holds comes to
+            # the next instance with this client id within the linger, or is dropped with the session.
+            self.handover = self.handover or "connection lost"
+            self._stopping = True
+            return
         if not final:
             self._failed(reason)
 
@@ -403,6 +469,13 @@ class MqttWorker(PahoOwner[_Request]):
         self.subscribed.set()
         self.events.put(Subscribed(self._connection))
 
+    def _on_unsubscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any, properties: Any) -> None:
+        if mid == self._unsubscribe_mid:
+            # Any reason code will do, "no subscription existed" included: nothing new comes for this session.
+            self._unsubscribed = True
+            self._last_traffic = self._clock()
+            self.subscribed.clear()
+
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         self._closing = str(reason)
 
@@ -410,6 +483,9 @@ class MqttWorker(PahoOwner[_Request]):
         if message.qos == 0 and self.events.qsize() >= self.max_queued_qos0:
             self.dropped += 1
             return
+        if message.qos > 0 and self.persistent:
+            self._unacked.add(message.mid)
+        self._last_traffic = self._clock()
         self.events.put(
             Delivery(
                 self._connection,
