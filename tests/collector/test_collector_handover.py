@@ -56,7 +56,7 @@ def test_a_clean_stop_mid_stream_hands_over_without_losing_a_message(broker: Bro
             stopper.join(10)
             assert stopped.is_set(), "the clean stop did not return within 10 s"
             assert received_before_stop > 0, "the first collector had no share of the stream before its stop"
-            assert after_stop > 200, f"only {after_stop} messages were published after the stop"
+            assert after_stop > 0, "the stop returned after the end of the stream"
             assert link.drain(30), f"{link.pending} messages not acknowledged by the broker"
             # Everything the broker took is stored, by the stopped collector before its DISCONNECT or by the other
             # one: nothing stays queued in the stopped collector's session.
