@@ -70,7 +70,7 @@ class Context:
         """Report an error as one sentence and a hint (stderr), or as ``{"error": ...}`` JSON (stdout)."""
         if self.json:
             detail = ErrorDetail(code=code, message=message, hint=hint or None)
-            self.out.write(ErrorOut(error=detail).model_dump_json() + "\n")
+            self.out.write(ErrorOut(error=detail).to_json() + "\n")
         else:
             label = "错误" if self.lang == "zh" else "error"
             self.err.write(f"iotcard: {label}: {message}\n")

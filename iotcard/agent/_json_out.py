@@ -63,10 +63,3 @@ class JsonOut:
     def to_json(self, indent: int | None = None) -> str:
         separators = (",", ":") if indent is None else (",", ": ")
         return json.dumps(self.as_json(), indent=indent, separators=separators, ensure_ascii=False)
-
-    # The names of the pydantic models these were, for the commands written against them.
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
-        return self.as_json()
-
-    def model_dump_json(self, indent: int | None = None) -> str:
-        return self.to_json(indent)

@@ -304,19 +304,6 @@ class Section:
         """The section as JSON-able values (paths and dates as text), e.g. for ``config check --json``."""
         return {item.name: _json_value(getattr(self, item.name)) for item in dataclasses.fields(typing.cast(Any, self))}
 
-    # The names the pydantic models had, for callers written against them.
-    @property
-    def model_fields_set(self) -> frozenset[str]:
-        return self.given_keys
-
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
-        return self.as_json()
-
-    @classmethod
-    def model_validate(cls: type[_S], data: Mapping[str, Any]) -> _S:
-        """Check ``data`` as this section; raises ConfigError (source "<config>")."""
-        return _checked(cls, data, "<config>")
-
 
 def _required(cls: type[Section], name: str) -> bool:
     item = next(item for item in dataclasses.fields(typing.cast(Any, cls)) if item.name == name)

@@ -89,7 +89,7 @@ def probe(
         results: list[ProbeResult] = probe_targets(chosen, options)
     except BindingError as exc:
         raise BadTargets(exc.message, "cli.diag.interface_hint", hint=exc.hint) from None
-    doc = probe_out(results, lang, 0).model_dump(mode="json")
+    doc = probe_out(results, lang, 0).as_json()
     # Say which resolvers were asked: the operator's (from the module), the configured ones, or the system's.
     doc["dns_servers"] = {"from": dns_from, "servers": texts}
     return results, doc
@@ -104,7 +104,7 @@ def usage(state_dir: Path, config: AgentConfig) -> tuple[PlanStatus | None, dict
     except (OSError, sqlite3.Error) as exc:
         log.warning("cannot read the usage database in %s: %s", state_dir, exc)
         return None, None
-    return summary.plan, summary_out(summary).model_dump(mode="json")
+    return summary.plan, summary_out(summary).as_json()
 
 
 class CliSources:

@@ -43,7 +43,7 @@ def run_check(args: argparse.Namespace, ctx: Context) -> int:
     except ConfigError as exc:
         return ctx.fail(exc.code, exc.message, "see config/agent.example.toml for every key", EXIT_USAGE)
     if ctx.json:
-        ctx.out.write(json.dumps({"valid": True, "config": config.model_dump(mode="json")}, indent=2) + "\n")
+        ctx.out.write(json.dumps({"valid": True, "config": config.as_json()}, indent=2) + "\n")
     else:
         ctx.out.write(render("cli.config_valid", ctx.lang, path=args.path) + "\n")
     return EXIT_OK

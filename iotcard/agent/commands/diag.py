@@ -93,7 +93,7 @@ def run_diag(args: argparse.Namespace, ctx: Context) -> int:
                 {"check": o.check, "passed": o.passed, "skipped": o.skipped, "reason": o.skip_reason}
                 for o in result.checks
             ],
-            "snapshot": json.loads(snapshot_out(snapshot, duration_ms).model_dump_json()) if snapshot else None,
+            "snapshot": json.loads(snapshot_out(snapshot, duration_ms).to_json()) if snapshot else None,
             "probes": probes_doc,
             "usage": usage_doc,
             "duration_ms": duration_ms,

@@ -83,7 +83,7 @@ def run_info(args: argparse.Namespace, ctx: Context) -> int:
         snapshot = modem.read_snapshot()
     duration_ms = round((time.monotonic() - started) * 1000)
     if args.json:
-        out.write(snapshot_out(snapshot, duration_ms).model_dump_json(indent=2) + "\n")
+        out.write(snapshot_out(snapshot, duration_ms).to_json(indent=2) + "\n")
     else:
         out.write(render_info(snapshot, lang, duration_ms))
     return EXIT_OK

@@ -143,7 +143,7 @@ def run_probe(args: argparse.Namespace, ctx: Context) -> int:
     results = [item if isinstance(item, ProbeResult) else next(probed) for item in parsed]
     elapsed_ms = round((time.monotonic() - started) * 1000)
     if ctx.json:
-        ctx.out.write(probe_out(results, ctx.lang, elapsed_ms).model_dump_json(indent=2) + "\n")
+        ctx.out.write(probe_out(results, ctx.lang, elapsed_ms).to_json(indent=2) + "\n")
     else:
         ctx.out.write(render_probe(results, ctx.lang, elapsed_ms))
     if any(result.verdict is Verdict.INVALID_TARGET for result in results):

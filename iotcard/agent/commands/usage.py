@@ -166,7 +166,7 @@ def run_sample(args: argparse.Namespace, ctx: Context) -> int:
         return _state_dir_failed(ctx, state_dir, exc)
     at = datetime.fromtimestamp(result.at, ZoneInfo(settings.timezone))
     if ctx.json:
-        ctx.out.write(sample_out(result, at).model_dump_json() + "\n")
+        ctx.out.write(sample_out(result, at).to_json() + "\n")
     else:
         ctx.out.write(_render_sample(result, at, ctx.lang) + "\n")
     return EXIT_OK if result.present else EXIT_FAIL
@@ -194,7 +194,7 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
     except (OSError, sqlite3.Error) as exc:
         return _state_dir_failed(ctx, state_dir, exc)
     if ctx.json:
-        ctx.out.write(summary_out(summary).model_dump_json(indent=2) + "\n")
+        ctx.out.write(summary_out(summary).to_json(indent=2) + "\n")
     else:
         ctx.out.write(render_summary(summary, ctx.lang))
     status = summary.plan

@@ -45,7 +45,7 @@ def probe_targets(
     (refused before any packet is sent)."""
     directed = config.directed
     interface = directed.interface
-    if from_cloud and interface is None and "interface" in config.usage.model_fields_set:
+    if from_cloud and interface is None and "interface" in config.usage.given_keys:
         interface = config.usage.interface
     snapshot = last_read.snapshot if last_read is not None else None
     # Bound to the cellular interface, probes ask the carrier's DNS (the PDP context's) unless [directed] dns names

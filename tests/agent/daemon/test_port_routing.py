@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from iotcard.agent.cli import main, run_inside
-from iotcard.agent.config import AgentConfig
+from iotcard.agent.config import parse_config
 from iotcard.agent.control import ControlServer, forward, same_port
 from iotcard.agent.daemon._agent import Agent
 from iotcard.agent.errors import OtherPort
@@ -219,7 +219,7 @@ def test_probe_port_is_a_tcp_port_not_a_modem(ptys: tuple[str, str], tmp_path: P
 @pytest.fixture
 def agent(ptys: tuple[str, str], tmp_path: Path) -> Iterator[Agent]:
     port_a, _ = ptys
-    config = AgentConfig.model_validate(
+    config = parse_config(
         {"modem": {"port": port_a}, "paths": {"state_dir": str(tmp_path / "state")}, "usage": {"interface": "lo"}}
     )
     made: list[str] = []
