@@ -17,6 +17,7 @@ walks a request through them.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -140,6 +141,9 @@ class Agent:
             self.session.start()
         # READY once the loop runs: a missing modem makes the agent degraded, not failed.
         self.notifier.ready(self._status_line())
+        # What start-up made (imported code, config, owners) lives as long as the agent: out of the collector's
+        # sight, so the full collection after each control request (._requests) only walks what came since.
+        gc.freeze()
         interval = self.notifier.watchdog_interval or 10.0
         while not self.stopping.wait(min(interval, 10.0)):
             if self._making_progress():

@@ -5,6 +5,7 @@ test_port_routing_e2e.py)."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -272,3 +273,17 @@ def test_usage_sample_for_another_modem_is_refused(agent: Agent, ptys: tuple[str
     assert status == 2
     error = json.loads(out)["error"]
     assert error["code"] == "not_agent_port" and port_a in error["message"] and port_b in error["message"]
+
+
+def test_a_request_leaves_no_garbage_for_later(agent: Agent, ptys: tuple[str, str]) -> None:
+    # A command run for the CLI builds the whole argparse tree, hundreds of objects in reference cycles; left to the
+    # rare full collection, the garbage of many requests raised the daemon's RSS for good (docs/benchmarks.md).
+    gc.collect()
+    gc.disable()
+    try:
+        status, _, err = agent.requests(["info", "--json"], "en", False, ptys[0])
+        left = gc.collect()
+    finally:
+        gc.enable()
+    assert status == 0, err
+    assert left < 50, f"{left} unreachable objects left after the request"
