@@ -6,9 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mosquitto_support import MOSQUITTO, OPENSSL, Broker, Certs, make_certs, make_password_file
-
-USERS = {"device": "s3cret-pw", "other": "other-pw"}
+from mosquitto_support import MOSQUITTO, OPENSSL, USERS, Broker, Certs, make_certs, make_password_file
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ from pathlib import Path
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd")
 OPENSSL = shutil.which("openssl")
+# The password listener's accounts (the broker fixture in conftest.py writes them).
+USERS = {"device": "s3cret-pw", "other": "other-pw"}
 
 
 def free_port() -> int:

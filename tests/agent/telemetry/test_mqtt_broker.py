@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import USERS
-from mosquitto_support import Broker, Certs
+from mosquitto_support import USERS, Broker, Certs
 from telemetry_support import (
     DEVICE_ID,
     REPORTS_FROM,
