@@ -163,6 +163,7 @@ class Agent:
             self.session.join(timeout=5)
         self.meter.close(timeout=3)
         self.worker.close(timeout=2)
+        gc.unfreeze()  # an agent run inside another program (the tests) leaves its collector as it found it
         log.info("stopped in %.1f s", time.monotonic() - started)
 
     # -- the watchdog ----------------------------------------------------------------------------------------------
