@@ -32,6 +32,7 @@ from fastapi.responses import Response, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -287,7 +288,9 @@ def create_app(
     )
     known: dict[int, frozenset[str]] = {}
 
-    def single_values(request: Request) -> None:
+    # The dependencies below are async: they do no I/O (a token not in the cache is read in the threadpool), and a
+    # sync one would cost a threadpool round trip of its own on every request, before the route's.
+    async def single_values(request: Request) -> None:
         """A parameter the route does not know (a typo such as filters=) or given twice (filter= aside) is refused
         rather than silently ignored or one of its values kept."""
         route = request.scope.get("route")
@@ -308,17 +311,20 @@ def create_app(
     app.router.dependencies.append(Depends(single_values))
     bearer = HTTPBearer(auto_error=False, description="a token from `iotcard-collector tokens create`")
 
-    def principal(
+    async def principal(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     ) -> Principal:
-        found = access.authenticate(credentials.credentials) if credentials is not None else None
+        found = None
+        if credentials is not None:
+            secret = credentials.credentials
+            found = access.cached(secret) or await run_in_threadpool(access.authenticate, secret)
         if found is None:
             raise ApiProblem(401, "unauthorized", "a valid API token is required",
                              "send Authorization: Bearer TOKEN (iotcard-collector tokens create)",
                              {"WWW-Authenticate": "Bearer"})  # fmt: skip
         return found
 
-    def scope_of(
+    async def scope_of(
         who: Annotated[Principal, Depends(principal)],
         company: Annotated[str | None, Query(max_length=128, description="switch company (enterprise admin)")] = None,
         x_company: Annotated[str | None, Header(max_length=128, include_in_schema=False)] = None,

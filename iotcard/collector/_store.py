@@ -267,10 +267,16 @@ class Store:
         self.tables = Tables(MetaData())
         self._sqlite = self.url.startswith("sqlite")
         if self._sqlite:
+            # Readers keep up to twice pool_size connections: opening one costs its pragmas and a cold page cache,
+            # and the API's threadpool runs more requests at once than SQLAlchemy's default pool of 5 kept (the
+            # rest were opened and closed for every request under 10 concurrent clients).
+            pooling: dict[str, Any] = (
+                {"poolclass": NullPool} if writer else {"pool_size": 2 * pool_size, "max_overflow": 2 * pool_size}
+            )
             engine = create_engine(
                 self.url,
                 connect_args={"timeout": _SQLITE_BUSY_MS / 1000, "check_same_thread": False},
-                poolclass=NullPool if writer else None,
+                **pooling,
             )
             _sqlite_pragmas(engine, immediate=writer)
         else:
