@@ -42,7 +42,7 @@ from ._access import Principal, TokenAdmin
 from ._errors import BrokerError, DeviceNotAnswering, StoreError
 from ._problems import ApiProblem, CountCache, Problem
 from ._store import DEFAULT_THRESHOLDS, FILTERS, SORTS, CardQuery, Store, Thresholds, aware
-from ._views import CardDetail, CardList, UsageSeries, card_detail, card_summary, cards_csv
+from ._views import CardDetail, CardList, UsageSeries, card_detail, card_list_json, cards_csv
 
 __all__ = [
     "ActionOut",
@@ -444,14 +444,9 @@ def create_app(
             )[0],
         )  # fmt: skip
         _, rows = store.list_cards(CardQuery(**{**_fields(query), "count": False}), today=day, thresholds=thresholds)
-        listing = CardList(
-            total=total,
-            limit=limit,
-            offset=offset,
-            cards=[card_summary(row, day, thresholds) for row in rows],
-            next_cursor=_cursor(sort, rows[-1]) if len(rows) == limit else None,
-        )
-        return _etagged(request, listing.model_dump_json().encode())
+        next_cursor = _cursor(sort, rows[-1]) if len(rows) == limit else None
+        body = card_list_json(rows, day, thresholds, total=total, limit=limit, offset=offset, next_cursor=next_cursor)
+        return _etagged(request, body)
 
     @app.get(
         "/cards/counts",
