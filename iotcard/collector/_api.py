@@ -42,7 +42,7 @@ from ._access import Principal, TokenAdmin
 from ._errors import BrokerError, DeviceNotAnswering, StoreError
 from ._problems import ApiProblem, CountCache, Problem
 from ._store import DEFAULT_THRESHOLDS, FILTERS, SORTS, CardQuery, Store, Thresholds, aware
-from ._views import CardDetail, CardList, UsageSeries, card_detail, card_list_json, cards_csv
+from ._views import SUMMARY_COLUMNS, CardDetail, CardList, UsageSeries, card_detail, card_list_json, cards_csv
 
 __all__ = [
     "ActionOut",
@@ -443,7 +443,8 @@ def create_app(
                 today=day, thresholds=thresholds,
             )[0],
         )  # fmt: skip
-        _, rows = store.list_cards(CardQuery(**{**_fields(query), "count": False}), today=day, thresholds=thresholds)
+        _, rows = store.list_cards(CardQuery(**{**_fields(query), "count": False}), today=day, thresholds=thresholds,
+                                   columns=SUMMARY_COLUMNS)  # fmt: skip
         next_cursor = _cursor(sort, rows[-1]) if len(rows) == limit else None
         body = card_list_json(rows, day, thresholds, total=total, limit=limit, offset=offset, next_cursor=next_cursor)
         return _etagged(request, body)

@@ -28,6 +28,7 @@ from iotcard.contract.messages import CardState, card_state, usable_cycles
 from ._store import MIB, Thresholds, aware
 
 __all__ = [
+    "SUMMARY_COLUMNS",
     "Alarm",
     "Binding",
     "CardDetail",
@@ -211,6 +212,16 @@ def usage_mismatch(row: dict[str, Any], thresholds: Thresholds) -> bool:
     if carrier is None or device is None:
         return False
     return bool(abs(device - carrier) * 100 > max(device, carrier) * thresholds.mismatch_percent)
+
+
+#: The columns of a card row (:meth:`Store.list_cards`) that :func:`summary_fields` reads.
+SUMMARY_COLUMNS = frozenset(
+    {
+        "iccid", "imsi", "carrier", "company", "device_id", "device_name", "imei", "unbound_at", "online",
+        "last_seen", "plan_name", "plan_total_bytes", "used_bytes", "usage_cycle_start", "usage_cycle_end",
+        "cycle_start", "cycle_end", "expiry", "carrier_used_bytes", "device_used_at_carrier_as_of",
+    }
+)  # fmt: skip
 
 
 def summary_fields(row: dict[str, Any], today: date, thresholds: Thresholds) -> dict[str, Any]:
