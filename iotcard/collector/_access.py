@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -32,6 +34,11 @@ __all__ = ["ROLES", "Principal", "TokenAdmin", "hash_token"]
 
 ROLES = ("viewer", "operator", "admin")
 _TOKEN_PREFIX = "ict_"
+#: How long a token found valid is believed without asking the database again. A revocation through this process
+#: (any TokenAdmin on the same Store) takes effect at once; one made by another process (``tokens revoke`` on the
+#: command line) within this time.
+TOKEN_CACHE_TTL = timedelta(seconds=5)
+_TOKEN_CACHE_SIZE = 1024
 
 
 def hash_token(secret: str) -> str:
@@ -68,6 +75,44 @@ class Principal:
         return scope is None or company == scope
 
 
+class _TokenCache:
+    """Valid tokens of one Store by their hash, each with when it was read (unknown tokens are never kept)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.found: dict[str, tuple[datetime, Principal]] = {}
+
+    def get(self, token_hash: str, now: datetime) -> Principal | None:
+        with self.lock:
+            entry = self.found.get(token_hash)
+        if entry is None or not (entry[0] <= now < entry[0] + TOKEN_CACHE_TTL):
+            return None
+        return entry[1]
+
+    def put(self, token_hash: str, now: datetime, principal: Principal) -> None:
+        with self.lock:
+            if len(self.found) >= _TOKEN_CACHE_SIZE:
+                self.found.clear()
+            self.found[token_hash] = (now, principal)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.found.clear()
+
+
+# One cache per Store, whichever TokenAdmin reads or revokes through it (the API and the console each make one).
+_caches: weakref.WeakKeyDictionary[Store, _TokenCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache_of(store: Store) -> _TokenCache:
+    with _caches_lock:
+        cache = _caches.get(store)
+        if cache is None:
+            cache = _caches[store] = _TokenCache()
+        return cache
+
+
 class TokenAdmin:
     """Tokens, the audit log and card actions in the collector's database (schema version 4's tables)."""
 
@@ -75,6 +120,7 @@ class TokenAdmin:
         self.store = store
         self.tables = store.tables
         self.clock = clock or store.clock
+        self._cache = _cache_of(store)
 
     # ------------------------------------------------------------ tokens
 
@@ -112,6 +158,7 @@ class TokenAdmin:
             done = conn.execute(
                 update(t).where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(revoked_at=_naive(self.clock()))
             ).rowcount
+        self._cache.clear()
         self.audit(None, "token_revoke", "ok" if done else "not_found", detail={"token": token_id})
         return bool(done)
 
@@ -125,19 +172,32 @@ class TokenAdmin:
                 for row in rows
             ]
 
+    def cached(self, secret: str) -> Principal | None:
+        """The token's caller if it was found valid less than :data:`TOKEN_CACHE_TTL` ago (no database read);
+        None means "ask :meth:`authenticate`", not "invalid"."""
+        if not secret.startswith(_TOKEN_PREFIX) or len(secret) > 128:
+            return None
+        return self._cache.get(hash_token(secret), self.clock())
+
     def authenticate(self, secret: str) -> Principal | None:
         if not secret.startswith(_TOKEN_PREFIX) or len(secret) > 128:
             return None
+        token_hash, now = hash_token(secret), self.clock()
+        found = self._cache.get(token_hash, now)
+        if found is not None:
+            return found
         t = self.tables.api_tokens
         with self.store._begin() as conn:
             row = conn.execute(
                 select(t.c.id, t.c.name, t.c.company, t.c.role, t.c.enterprise).where(
-                    t.c.token_hash == hash_token(secret), t.c.revoked_at.is_(None)
+                    t.c.token_hash == token_hash, t.c.revoked_at.is_(None)
                 )
             ).first()
         if row is None:
             return None
-        return Principal(int(row.id), row.name, row.company, row.role, bool(row.enterprise))
+        principal = Principal(int(row.id), row.name, row.company, row.role, bool(row.enterprise))
+        self._cache.put(token_hash, now, principal)
+        return principal
 
     # ------------------------------------------------------------ audit
 

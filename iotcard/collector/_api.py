@@ -32,6 +32,7 @@ from fastapi.responses import Response, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -41,7 +42,7 @@ from ._access import Principal, TokenAdmin
 from ._errors import BrokerError, DeviceNotAnswering, StoreError
 from ._problems import ApiProblem, CountCache, Problem
 from ._store import DEFAULT_THRESHOLDS, FILTERS, SORTS, CardQuery, Store, Thresholds, aware
-from ._views import CardDetail, CardList, UsageSeries, card_detail, card_summary, cards_csv
+from ._views import SUMMARY_COLUMNS, CardDetail, CardList, UsageSeries, card_detail, card_list_json, cards_csv
 
 __all__ = [
     "ActionOut",
@@ -287,7 +288,9 @@ def create_app(
     )
     known: dict[int, frozenset[str]] = {}
 
-    def single_values(request: Request) -> None:
+    # The dependencies below are async: they do no I/O (a token not in the cache is read in the threadpool), and a
+    # sync one would cost a threadpool round trip of its own on every request, before the route's.
+    async def single_values(request: Request) -> None:
         """A parameter the route does not know (a typo such as filters=) or given twice (filter= aside) is refused
         rather than silently ignored or one of its values kept."""
         route = request.scope.get("route")
@@ -308,17 +311,20 @@ def create_app(
     app.router.dependencies.append(Depends(single_values))
     bearer = HTTPBearer(auto_error=False, description="a token from `iotcard-collector tokens create`")
 
-    def principal(
+    async def principal(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     ) -> Principal:
-        found = access.authenticate(credentials.credentials) if credentials is not None else None
+        found = None
+        if credentials is not None:
+            secret = credentials.credentials
+            found = access.cached(secret) or await run_in_threadpool(access.authenticate, secret)
         if found is None:
             raise ApiProblem(401, "unauthorized", "a valid API token is required",
                              "send Authorization: Bearer TOKEN (iotcard-collector tokens create)",
                              {"WWW-Authenticate": "Bearer"})  # fmt: skip
         return found
 
-    def scope_of(
+    async def scope_of(
         who: Annotated[Principal, Depends(principal)],
         company: Annotated[str | None, Query(max_length=128, description="switch company (enterprise admin)")] = None,
         x_company: Annotated[str | None, Header(max_length=128, include_in_schema=False)] = None,
@@ -437,15 +443,11 @@ def create_app(
                 today=day, thresholds=thresholds,
             )[0],
         )  # fmt: skip
-        _, rows = store.list_cards(CardQuery(**{**_fields(query), "count": False}), today=day, thresholds=thresholds)
-        listing = CardList(
-            total=total,
-            limit=limit,
-            offset=offset,
-            cards=[card_summary(row, day, thresholds) for row in rows],
-            next_cursor=_cursor(sort, rows[-1]) if len(rows) == limit else None,
-        )
-        return _etagged(request, listing.model_dump_json().encode())
+        _, rows = store.list_cards(CardQuery(**{**_fields(query), "count": False}), today=day, thresholds=thresholds,
+                                   columns=SUMMARY_COLUMNS)  # fmt: skip
+        next_cursor = _cursor(sort, rows[-1]) if len(rows) == limit else None
+        body = card_list_json(rows, day, thresholds, total=total, limit=limit, offset=offset, next_cursor=next_cursor)
+        return _etagged(request, body)
 
     @app.get(
         "/cards/counts",

@@ -36,6 +36,7 @@ list exactly the cards :func:`card_state` flags.
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -105,6 +106,12 @@ def expiring_end_ranges(today: date, expiring_days: int = DEFAULT_EXPIRING_DAYS)
     return ranges
 
 
+@functools.lru_cache(maxsize=16)
+def _end_ranges(today: date, expiring_days: int) -> tuple[tuple[date, date], ...]:
+    # card_state runs for every card of a list page, all on the same day: the ranges once, not once per card.
+    return tuple(expiring_end_ranges(today, expiring_days))
+
+
 def _in(day: date, ranges: Iterable[tuple[date, date]]) -> bool:
     return any(low <= day <= high for low, high in ranges)
 
@@ -133,7 +140,7 @@ def card_state(
         low = total_bytes > 0 and not exhausted and remaining * 100 < total_bytes * low_percent
     expired = expiry is not None and expiry < today
     ends = sorted(end for end in (expiry, cycle_end) if end is not None and end >= today)
-    expiring = not expired and any(_in(end, expiring_end_ranges(today, expiring_days)) for end in ends)
+    expiring = not expired and any(_in(end, _end_ranges(today, expiring_days)) for end in ends)
     in_pause = [
         end for end in ends if (end.year, end.month) == (today.year, today.month) and end.day >= RENEWAL_PAUSE_FROM_DAY
     ]

@@ -15,6 +15,7 @@ import pytest
 from collector_support import NOW, TODAY, clock
 
 from iotcard.collector import FILTER_FLAGS, FILTERS, ApiServer, CardQuery, Store, TokenAdmin, decode
+from iotcard.collector._access import TOKEN_CACHE_TTL
 from iotcard.collector._ingest import Accepted
 from iotcard.simulators.fleet import Fleet
 
@@ -182,6 +183,31 @@ def test_tokens_are_required_and_revocable(served: Served) -> None:
     assert served.get("/cards", secret).status_code == 401
     assert secret not in str(admin.tokens()) and all("token_hash" not in t for t in admin.tokens())
     assert served.get("/health", None).json()["ok"] is True
+
+
+def test_a_token_revoked_elsewhere_stops_working_within_the_cache_time(sqlite_url: str) -> None:
+    """Tokens found valid are kept for TOKEN_CACHE_TTL: a revocation through the same Store ends a token at once,
+    one from another process (the command line, another Store) once that time has passed."""
+    now = [NOW]
+    store = Store(sqlite_url, clock=lambda: now[0])
+    elsewhere = Store(sqlite_url)
+    try:
+        api = TokenAdmin(store)
+        token_id, secret = TokenAdmin(elsewhere).create(name="app", company="ACME")
+        assert api.cached(secret) is None  # never read yet: ask the database
+        found = api.authenticate(secret)
+        assert found is not None and found.company == "ACME" and api.cached(secret) == found
+        assert TokenAdmin(elsewhere).revoke(token_id)
+        assert api.authenticate(secret) == found  # still within the cache time
+        now[0] = NOW + TOKEN_CACHE_TTL
+        assert api.cached(secret) is None and api.authenticate(secret) is None
+        other_id, other = TokenAdmin(elsewhere).create(name="second", company="ACME")
+        assert api.authenticate(other) is not None
+        assert TokenAdmin(store).revoke(other_id)  # through this Store: at once
+        assert api.cached(other) is None and api.authenticate(other) is None
+    finally:
+        elsewhere.close()
+        store.close()
 
 
 @pytest.mark.parametrize(
