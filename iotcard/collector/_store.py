@@ -52,7 +52,6 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import ColumnElement
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
@@ -270,7 +269,6 @@ class Store:
             engine = create_engine(
                 self.url,
                 connect_args={"timeout": _SQLITE_BUSY_MS / 1000, "check_same_thread": False},
-                poolclass=NullPool if writer else None,
             )
             _sqlite_pragmas(engine, immediate=writer)
         else:
