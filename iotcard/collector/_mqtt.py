@@ -22,9 +22,13 @@ import queue
 import random
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from paho.mqtt import __version__ as PAHO_VERSION
+from paho.mqtt.enums import MQTTErrorCode
 
 from iotcard.contract.mqtt import (
     PacketTypes,
@@ -146,6 +150,83 @@ class _Stop:
 
 
 _Request = _Publish | _Ack | _Subscribe | _Stop
+
+
+class _BufferedClient(paho.Client):
+    """paho's client reading the socket 64 KiB at a time.
+
+    paho asks the socket for each packet's first byte, then its length a byte at a time, then the rest: three or
+    four ``recv`` calls a message, and the worker's select after each packet to see whether more waits. Under a
+    flood of small messages those system calls were about a seventh of the collector's CPU time. Here one ``recv``
+    takes whatever the kernel holds, and paho's reads are served from it; :meth:`MqttWorker._read_pending` tells
+    the worker that bytes wait here, so it neither selects nor sleeps on the socket while they do.
+
+    Both shortcuts stand on paho's private methods and attributes (``_sock_recv``, ``_handle_publish``,
+    ``_send_puback``, ``_in_packet``, ``_manual_ack``, ``_protocol``; paho-mqtt 2.0-2.2). A paho without them gets
+    the plain client (:func:`_client_class`, :meth:`MqttWorker._connect`): slower, never wrong;
+    ``test_the_installed_paho_takes_the_short_path`` tells when an upgrade made it so.
+    """
+
+    read_size = 65536
+    #: What the shortcuts use of paho's class and of a paho client (checked before they are used).
+    class_needs = ("_sock_recv", "_handle_publish", "_send_puback")
+    instance_needs = ("_in_packet", "_manual_ack", "_protocol")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_buffer = b""
+        self._read_at = 0
+        # (mid, qos, topic, payload, retained) of a plain PUBLISH, instead of on_message (see _handle_publish)
+        self.on_delivery: Callable[[int, int, str, bytes, bool], None] | None = None
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        buffer, start = self._read_buffer, self._read_at
+        if start >= len(buffer):
+            buffer = super()._sock_recv(max(bufsize, self.read_size))  # BlockingIOError when nothing waits
+            if not buffer:
+                return buffer  # the connection was closed
+            self._read_buffer, start = buffer, 0
+        self._read_at = start + bufsize
+        return buffer[start : start + bufsize]
+
+    @property
+    def buffered(self) -> bool:
+        return self._read_at < len(self._read_buffer)
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        """A QoS 0 or 1 PUBLISH without properties (what devices send) straight to :attr:`on_delivery`.
+
+        paho builds a ``Properties`` object (and clears its ~40 attributes), an ``MQTTMessage`` and a topic
+        matcher walk for every message: about a tenth of the collector's CPU time under a flood. Anything else
+        (QoS 2, properties present, a topic that is not UTF-8, a packet too short to be a PUBLISH, MQTT 3.1.1) goes
+        through paho's own handling, so errors and callbacks stay paho's.
+        """
+        if self.on_delivery is None:
+            return super()._handle_publish()
+        packet = self._in_packet["packet"]
+        header = self._in_packet["command"]
+        qos = (header & 0x06) >> 1
+        topic_end = 2 + int.from_bytes(packet[0:2], "big")
+        at = topic_end + (2 if qos else 0)  # the Property Length (MQTT 5 §3.3.2.3)
+        if self._protocol != paho.MQTTv5 or qos > 1 or len(packet) <= at or packet[at]:
+            return super()._handle_publish()
+        try:
+            topic = packet[2:topic_end].decode("utf-8")
+        except UnicodeDecodeError:
+            return super()._handle_publish()
+        mid = int.from_bytes(packet[topic_end:at], "big") if qos else 0
+        self.on_delivery(mid, qos, topic, bytes(packet[at + 1 :]), bool(header & 0x01))
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return paho.MQTT_ERR_SUCCESS
+
+
+def _client_class() -> type[paho.Client]:
+    """:class:`_BufferedClient` where the installed paho has what it stands on, else paho's own client."""
+    if all(hasattr(paho.Client, name) for name in _BufferedClient.class_needs):
+        return _BufferedClient
+    log.warning("paho-mqtt %s lacks what the buffered reader uses; reading with paho's own client", PAHO_VERSION)
+    return paho.Client
 
 
 @dataclass
@@ -344,10 +425,13 @@ class MqttWorker(PahoOwner[_Request]):
             tls=self._tls_context,
             username=broker.username,
             password=self._password,
+            client_class=_client_class(),
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        if isinstance(client, _BufferedClient) and all(hasattr(client, a) for a in _BufferedClient.instance_needs):
+            client.on_delivery = self._deliver
         client.on_subscribe = self._on_subscribe
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.ReceiveMaximum = self.receive_maximum
@@ -370,6 +454,9 @@ class MqttWorker(PahoOwner[_Request]):
             return
         self._client = client
         self._connect_started = self._clock()
+
+    def _read_pending(self, client: paho.Client, sock: Any) -> bool:
+        return (isinstance(client, _BufferedClient) and client.buffered) or super()._read_pending(client, sock)
 
     def _failed(self, message: str) -> None:
         self._failures += 1
@@ -480,19 +567,13 @@ class MqttWorker(PahoOwner[_Request]):
         self._closing = str(reason)
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        if message.qos == 0 and self.events.qsize() >= self.max_queued_qos0:
+        self._deliver(message.mid, message.qos, message.topic, bytes(message.payload), bool(message.retain))
+
+    def _deliver(self, mid: int, qos: int, topic: str, payload: bytes, retained: bool) -> None:
+        if qos == 0 and self.events.qsize() >= self.max_queued_qos0:
             self.dropped += 1
             return
-        if message.qos > 0 and self.persistent:
-            self._unacked.add(message.mid)
+        if qos > 0 and self.persistent:
+            self._unacked.add(mid)
         self._last_traffic = self._clock()
-        self.events.put(
-            Delivery(
-                self._connection,
-                message.mid,
-                message.qos,
-                message.topic,
-                bytes(message.payload),
-                bool(message.retain),
-            )
-        )
+        self.events.put(Delivery(self._connection, mid, qos, topic, payload, retained))

@@ -1,9 +1,11 @@
 """``iotcard-collector run``: the broker's messages into the database, in batches, acknowledged after commit.
 
-Two threads, each the only owner of its resource: the MQTT worker (:class:`~iotcard.collector._mqtt.MqttWorker`) owns
-the
-paho client, and the writer thread here owns the database writes. Deliveries go from the first to the second on a
-queue; acknowledgements go back on the worker's request queue once the batch is committed.
+Three threads, each the only owner of its resource: the MQTT worker (:class:`~iotcard.collector._mqtt.MqttWorker`)
+owns the paho client; the decoder thread here gathers deliveries into batches and validates them; the writer thread
+owns the database writes. Deliveries go from the first to the second on a queue, decoded batches from the second to
+the third (at most one waiting), and acknowledgements go back on the worker's request queue once the batch is
+committed. Decoding the next batch while the writer waits for SQLite (and its commit's fsync) keeps validation off
+the writer's path: the writer is what limits the rate.
 
 No message can stop ingest for the fleet: when a batch fails to write for any reason but an unreachable database,
 the batch is halved until the message that fails is found; that one is dead-lettered (kept in ``rejects`` with its
@@ -88,11 +90,14 @@ class Collector:
         self.buffered = 0  # deliveries in the batch being gathered (not yet written)
         self.failure: CollectorError | None = None
         self._stopping = threading.Event()
+        self._decoded: queue.Queue[list[tuple[Delivery, Accepted | Rejected | None]] | None] = queue.Queue(1)
+        self._decoder = threading.Thread(target=self._decode_loop, name="collector-decoder", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="collector-writer", daemon=True)
 
     def start(self) -> None:
         self.worker.start()
         self._writer.start()
+        self._decoder.start()
 
     def wait_subscribed(self, timeout: float) -> bool:
         return self.worker.subscribed.wait(timeout)
@@ -114,20 +119,26 @@ class Collector:
         if linger is not None and self._writer.is_alive():
             self.worker.stop(timeout, session_expiry=linger, handover=timeout)  # the writer goes on meanwhile
             self._stopping.set()
-            self._writer.join(timeout)
+            self._join(timeout)
             return
         self._stopping.set()
-        self._writer.join(timeout)
+        self._join(timeout)
         self.worker.stop(timeout, session_expiry=linger)
 
     def kill(self) -> None:
         """Drop the connection first, as a crash would: what was written but not acknowledged comes again."""
         self.worker.abort()
         self._stopping.set()
-        self._writer.join(10)
+        self._join(10)
         self.worker.stop(1)
 
-    # ------------------------------------------------------------ writer thread
+    def _join(self, timeout: float) -> None:
+        """The decoder hands over what has arrived and ends; the writer writes it and ends."""
+        for thread in (self._decoder, self._writer):
+            if thread.is_alive():
+                thread.join(timeout)
+
+    # ------------------------------------------------------------ decoder thread
 
     def _next_batch(self) -> list[Delivery]:
         events = self.worker.events
@@ -154,20 +165,51 @@ class Collector:
                 log.info("MQTT: %s", event)
         return batch
 
+    def _decode_loop(self) -> None:
+        try:
+            while self._writer.is_alive():
+                batch = self._next_batch()
+                if not batch:
+                    if self._stopping.is_set():
+                        return
+                    continue
+                decoded = [(delivery, decode(delivery.topic, delivery.payload, self.prefix)) for delivery in batch]
+                for _, item in decoded:
+                    if isinstance(item, Rejected):
+                        log.warning("invalid message from device %s on %s: %s", item.device_id, item.topic, item.reason)
+                self._hand_over(decoded)
+                if self._stopping.is_set() and len(batch) < self.batch_size:
+                    # What had arrived goes to the writer. Under a steady stream more keeps coming: it stays
+                    # unacknowledged in this instance's session (delivered again if it comes back within its linger),
+                    # so that a stop takes one batch, not until the devices fall silent.
+                    return
+        except Exception as exc:  # a bug of ours: stop loudly (exit non-zero) rather than ingest half
+            log.exception("the decoder failed")
+            self.failure = CollectorError(
+                f"the decoder failed: {type(exc).__name__}", code="writer_failed", hint="see the log; restart"
+            )
+        finally:
+            self._hand_over(None)  # the writer ends after what it was given
+
+    def _hand_over(self, decoded: list[tuple[Delivery, Accepted | Rejected | None]] | None) -> None:
+        while self._writer.is_alive():
+            try:
+                self._decoded.put(decoded, timeout=0.2)
+            except queue.Full:
+                continue
+            if decoded is not None:
+                self.buffered = 0
+            return
+
+    # ------------------------------------------------------------ writer thread
+
     def _write_loop(self) -> None:
         while True:
-            batch = self._next_batch()
-            if not batch:
-                if self._stopping.is_set():
-                    return
-                continue
+            decoded = self._decoded.get()
+            if decoded is None:
+                return
             try:
-                self._write(batch)
-                if self._stopping.is_set() and len(batch) < self.batch_size:
-                    # What had arrived is written. Under a steady stream more keeps coming: it stays unacknowledged
-                    # in this instance's session (delivered again if it comes back within its linger), so that a
-                    # stop takes one batch, not until the devices fall silent.
-                    return
+                self._write(decoded)
             except StoreError as exc:
                 log.error("collector stopped: %s", exc.message)
                 self.failure = exc
@@ -179,15 +221,10 @@ class Collector:
                 )
                 return
 
-    def _write(self, batch: list[Delivery]) -> None:
-        decoded = [(delivery, decode(delivery.topic, delivery.payload, self.prefix)) for delivery in batch]
-        for _, item in decoded:
-            if isinstance(item, Rejected):
-                log.warning("invalid message from device %s on %s: %s", item.device_id, item.topic, item.reason)
+    def _write(self, decoded: list[tuple[Delivery, Accepted | Rejected | None]]) -> None:
         result = self._apply(decoded)
-        self.buffered = 0
-        self.worker.ack(tuple((d.connection, d.mid) for d in batch if d.qos > 0))
-        self._count(len(batch), result)
+        self.worker.ack(tuple((d.connection, d.mid) for d, _ in decoded if d.qos > 0))
+        self._count(len(decoded), result)
 
     def _apply(self, decoded: list[tuple[Delivery, Accepted | Rejected | None]]) -> ApplyResult:
         """Write ``decoded`` in one transaction; if that fails (not for want of a database), find the message that

@@ -277,7 +277,7 @@ class PahoOwner(Generic[RequestT]):
         if sock is None:
             self._close("connection lost")
             return
-        pending = _tls_pending(sock)
+        pending = self._read_pending(client, sock)
         wants = [sock] if client.want_write() else []
         try:
             readable, writable, _ = select.select([sock, self._wake_r], wants, [], 0.0 if pending else self.step_wait)
@@ -299,8 +299,12 @@ class PahoOwner(Generic[RequestT]):
         for _ in range(self.max_reads_per_step):
             if client.loop_read() != paho.MQTT_ERR_SUCCESS or client.socket() is None:
                 return
-            if not _tls_pending(sock) and not select.select([sock], [], [], 0)[0]:
+            if not self._read_pending(client, sock) and not select.select([sock], [], [], 0)[0]:
                 return
+
+    def _read_pending(self, client: paho.Client, sock: Any) -> bool:
+        """Bytes already taken from the socket that no select announces: TLS's buffer (and a subclass's own)."""
+        return _tls_pending(sock)
 
     @staticmethod
     def _paho_client(
