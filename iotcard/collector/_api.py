@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, get_args
 
+import anyio
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -58,6 +59,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
+#: Threads that run the read pages (list, badges, card) in each process; see ``read`` in :func:`create_app`.
+READ_THREADS = 2
 FilterName = Literal["low", "exhausted", "expiring", "expired"]
 SortName = Literal[
     "iccid", "-iccid", "expiry", "-expiry", "last_seen", "-last_seen", "used_bytes", "-used_bytes",
@@ -411,6 +414,15 @@ def create_app(
 
     # ------------------------------------------------------------ reads
 
+    # The list, badge and card pages run on READ_THREADS threads of their own rather than in the shared threadpool
+    # (40 threads): ten clients' pages at once in ten threads fought over the GIL with each other and with the
+    # event loop, and each page cost more CPU the more ran at once. Card actions, which wait seconds for a device,
+    # stay in the shared pool, so they never hold up a list page.
+    readers = anyio.CapacityLimiter(READ_THREADS)
+
+    async def read(work: Callable[..., Response], *args: Any) -> Response:
+        return await anyio.to_thread.run_sync(work, *args, limiter=readers)
+
     @app.get("/health", response_model=Health, summary="The database answers", responses=_responses(503))
     def health() -> Health:
         return Health(ok=True, schema_version=store.schema_version())
@@ -421,7 +433,7 @@ def create_app(
         summary="List the company's cards: quick filters, search, sort, offset or keyset pages",
         responses=_responses(400, 403),
     )
-    def list_cards(
+    async def list_cards(
         request: Request,
         scoped: Scoped,
         filter: FilterParam = [],  # noqa: B006 (FastAPI copies defaults)
@@ -434,6 +446,11 @@ def create_app(
     ) -> Response:
         _, scope = scoped
         query = list_query(filter, match, search, sort, scope, limit, offset, cursor)
+        return await read(list_page, request, query, scope, match, sort, limit, offset)
+
+    def list_page(
+        request: Request, query: CardQuery, scope: str | None, match: str, sort: str, limit: int, offset: int
+    ) -> Response:
         day = today_of()
         query_key = ("total", scope, query.wanted(), match, query.search, day)
         total = counts.get(
@@ -455,8 +472,10 @@ def create_app(
         summary="How many of the company's cards each quick filter shows (the badges), in one call",
         responses=_responses(400, 403),
     )
-    def card_counts(request: Request, scoped: Scoped, search: SearchParam = None) -> Response:
-        _, scope = scoped
+    async def card_counts(request: Request, scoped: Scoped, search: SearchParam = None) -> Response:
+        return await read(counts_page, request, scoped[1], search)
+
+    def counts_page(request: Request, scope: str | None, search: str | None) -> Response:
         day = today_of()
         found = counts.get(
             ("counts", scope, search or None, day),
@@ -495,8 +514,10 @@ def create_app(
         summary="One card: device, SIM, plan, usage totals, signal, diagnosis, bindings, alarms",
         responses=_responses(400, 403, 404),
     )
-    def get_card(request: Request, iccid: Iccid, scoped: Scoped) -> Response:
-        _, scope = scoped
+    async def get_card(request: Request, iccid: Iccid, scoped: Scoped) -> Response:
+        return await read(card_page, request, iccid, scoped[1])
+
+    def card_page(request: Request, iccid: str, scope: str | None) -> Response:
         iccid, _ = visible(iccid, scope)
         record = store.card(iccid)
         if record is None:
