@@ -160,13 +160,13 @@ def main() -> int:
         command = [sys.executable, "-X", f"tracemalloc={args.tracemalloc}", "-c", TRACED_DAEMON, str(snapshot), *run]
     else:
         command = [sys.executable, "-m", "iotcard.agent.cli", *run]
-    daemon = subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # The daemon's log goes to a file, as systemd's journal would take it. A pipe nobody reads fills after 64 KiB
+    # (one line a status request: about two hours here) and then blocks the daemon's next log line, a control
+    # request's included: the CLI then waits 300 s for an answer that never comes.
+    log_path = work / "daemon.log"
+    log_file = log_path.open("w")
+    daemon = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    log_file.close()
     try:
         while b"READY=1" not in notify.recv(4096):
             pass
@@ -194,7 +194,7 @@ def main() -> int:
                 cwd=ROOT,
             )
             latencies.append(time.perf_counter() - t0)
-            assert status.returncode == 0, status.stderr
+            assert status.returncode == 0, f"{status.stderr!r}; the daemon's log: {log_path}"
             deadline = time.monotonic() + args.every
             while time.monotonic() < deadline:
                 try:
