@@ -41,6 +41,13 @@ TOKEN_CACHE_TTL = timedelta(seconds=5)
 _TOKEN_CACHE_SIZE = 1024
 
 
+def _hash_of(secret: str) -> str | None:
+    """The hash a presented secret is looked up by; None for what cannot be one of our tokens."""
+    if not secret.startswith(_TOKEN_PREFIX) or len(secret) > 128:
+        return None
+    return hash_token(secret)
+
+
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -175,14 +182,13 @@ class TokenAdmin:
     def cached(self, secret: str) -> Principal | None:
         """The token's caller if it was found valid less than :data:`TOKEN_CACHE_TTL` ago (no database read);
         None means "ask :meth:`authenticate`", not "invalid"."""
-        if not secret.startswith(_TOKEN_PREFIX) or len(secret) > 128:
-            return None
-        return self._cache.get(hash_token(secret), self.clock())
+        token_hash = _hash_of(secret)
+        return None if token_hash is None else self._cache.get(token_hash, self.clock())
 
     def authenticate(self, secret: str) -> Principal | None:
-        if not secret.startswith(_TOKEN_PREFIX) or len(secret) > 128:
+        token_hash, now = _hash_of(secret), self.clock()
+        if token_hash is None:
             return None
-        token_hash, now = hash_token(secret), self.clock()
         found = self._cache.get(token_hash, now)
         if found is not None:
             return found
