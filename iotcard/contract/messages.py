@@ -37,7 +37,6 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -137,24 +136,10 @@ _EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST_INSTANT = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-def _instant_in_range(value: datetime) -> datetime:
-    try:
-        utc = value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("the instant is out of range (1970-01-01..2099-12-31 UTC)") from None
-    if not _EARLIEST_INSTANT <= utc < _LATEST_INSTANT:
-        raise ValueError("the instant is out of range (1970-01-01..2099-12-31 UTC)")
-    return value
-
-
-def _day_in_range(value: date) -> date:
-    if not _EARLIEST_DAY <= value <= _LATEST_DAY:
-        raise ValueError("the date is out of range (2000-01-01..2099-12-31)")
-    return value
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
-Day = Annotated[date, AfterValidator(_day_in_range)]
+# Checked by pydantic-core itself (an instant is compared in UTC whatever its offset): an ``AfterValidator`` in Python
+# for every instant and date of a report took a quarter of the collector's decoding (docs/benchmarks.md).
+Instant = Annotated[AwareDatetime, Field(ge=_EARLIEST_INSTANT, lt=_LATEST_INSTANT)]
+Day = Annotated[date, Field(ge=_EARLIEST_DAY, le=_LATEST_DAY)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 ByteCount = Annotated[int, Field(ge=0, le=MAX_BYTES)]
 _Text = Annotated[str, Field(max_length=128)]

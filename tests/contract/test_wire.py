@@ -233,3 +233,40 @@ def test_telemetry_of_any_samples_is_encoded_as_the_model_would(
     summary = dataclasses.replace(traffic(), outbox_pending=pending, stretch=stretch)
     payload = reporter(at).telemetry(made, traffic=summary).payload(seq=pending)
     assert messages.encode(messages.TelemetryMessage.model_validate_json(payload)) == payload
+
+
+@pytest.mark.parametrize(
+    ("instant", "valid"),
+    [
+        ("1970-01-01T00:00:00Z", True),
+        ("1970-01-01T00:59:59+01:00", False),  # 1969-12-31T23:59:59Z
+        ("1970-01-01T08:00:00+08:00", True),  # 1970-01-01T00:00Z
+        ("0001-01-01T00:00:00+01:00", False),  # before year 1 in UTC: must not overflow
+        ("2099-12-31T23:59:59.999999Z", True),
+        ("2100-01-01T00:30:00+01:00", True),  # 2099-12-31T23:30Z
+        ("2100-01-01T00:00:00Z", False),
+        ("9999-12-31T23:59:59-01:00", False),  # after year 9999 in UTC: must not overflow
+        ("2026-12-01T08:00:00", False),  # no offset: not an instant
+    ],
+)
+def test_an_instant_is_kept_in_1970_to_2099_utc_whatever_its_offset(instant: str, valid: bool) -> None:
+    payload = (
+        '{"schema_version":1,"device_id":"gw-1","iccid":null,"imei":null,"seq":1,"ts":"2026-12-01T08:00:00Z",'
+        f'"state":"online","agent_version":"1","started_at":"{instant}"}}'
+    )
+    if valid:
+        assert messages.StatusMessage.model_validate_json(payload).started_at.year in (1970, 2099, 2100)
+    else:
+        with pytest.raises(ValueError, match="started_at"):
+            messages.StatusMessage.model_validate_json(payload)
+
+
+@pytest.mark.parametrize(("day", "valid"), [("1999-12-31", False), ("2000-01-01", True), ("2099-12-31", True),
+                                           ("2100-01-01", False)])  # fmt: skip
+def test_a_calendar_date_is_kept_in_2000_to_2099(day: str, valid: bool) -> None:
+    usage = {"cycle_start": day, "cycle_rx_bytes": 0, "cycle_tx_bytes": 0, "cycle_total_bytes": 0}
+    if valid:
+        assert messages.UsageReport.model_validate(usage).cycle_start == date.fromisoformat(day)
+    else:
+        with pytest.raises(ValueError, match="cycle_start"):
+            messages.UsageReport.model_validate(usage)
