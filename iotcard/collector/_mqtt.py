@@ -21,8 +21,9 @@ import logging
 import queue
 import random
 import ssl
+import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,15 +162,20 @@ class _BufferedClient(paho.Client):
     takes whatever the kernel holds, and paho's reads are served from it; :meth:`MqttWorker._read_pending` tells
     the worker that bytes wait here, so it neither selects nor sleeps on the socket while they do.
 
-    Both shortcuts stand on paho's private methods and attributes (``_sock_recv``, ``_handle_publish``,
-    ``_send_puback``, ``_in_packet``, ``_manual_ack``, ``_protocol``; paho-mqtt 2.0-2.2). A paho without them gets
+    A PUBLISH that lies whole in the buffer is taken in one step (:meth:`_packet_read`), not through paho's reads of
+    its first byte and of its length byte by byte; and the PUBACKs of a written batch go out as one write
+    (:meth:`ack_many`), not one ``send`` and one wake-up byte each.
+
+    The shortcuts stand on paho's private methods and attributes (``_sock_recv``, ``_packet_read``,
+    ``_handle_publish``, ``_send_puback``, ``_packet_queue``, ``_in_packet``, ``_manual_ack``, ``_protocol``;
+    paho-mqtt 2.0-2.2). A paho without them gets
     the plain client (:func:`_client_class`, :meth:`MqttWorker._connect`): slower, never wrong;
     ``test_the_installed_paho_takes_the_short_path`` tells when an upgrade made it so.
     """
 
     read_size = 65536
     #: What the shortcuts use of paho's class and of a paho client (checked before they are used).
-    class_needs = ("_sock_recv", "_handle_publish", "_send_puback")
+    class_needs = ("_sock_recv", "_packet_read", "_handle_publish", "_send_puback", "_packet_queue")
     instance_needs = ("_in_packet", "_manual_ack", "_protocol")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -192,6 +198,40 @@ class _BufferedClient(paho.Client):
     @property
     def buffered(self) -> bool:
         return self._read_at < len(self._read_buffer)
+
+    def _packet_read(self) -> MQTTErrorCode:
+        """A PUBLISH whole in the buffer becomes paho's read packet at once (MQTT 5 §2.1: the first byte, then
+        the Remaining Length in one to four bytes of seven bits each); paho handles it from there. Anything else
+        (another packet type, a packet still arriving, a malformed length) is read by paho as before."""
+        buffer, start = self._read_buffer, self._read_at
+        in_packet = self._in_packet
+        if in_packet["command"] == 0 and start < len(buffer) and buffer[start] & 0xF0 == paho.PUBLISH:
+            length = 0
+            for index in range(4):
+                at = start + 1 + index
+                if at >= len(buffer):
+                    break
+                byte = buffer[at]
+                length |= (byte & 0x7F) << (7 * index)
+                if not byte & 0x80:
+                    end = at + 1 + length
+                    if end <= len(buffer):
+                        in_packet["command"] = buffer[start]
+                        in_packet["have_remaining"] = 1
+                        in_packet["remaining_length"] = length
+                        in_packet["packet"] = bytearray(buffer[at + 1 : end])
+                        in_packet["to_process"] = 0
+                        self._read_at = end
+                    break
+        return super()._packet_read()
+
+    def ack_many(self, mids: Iterable[int]) -> None:
+        """The PUBACKs of ``mids`` (QoS 1, manual acknowledgement), queued as one packet of paho's: one write."""
+        if not self._manual_ack:
+            return
+        packet = b"".join(_PUBACK.pack(paho.PUBACK, 2, mid) for mid in mids)
+        if packet:
+            self._packet_queue(paho.PUBACK, packet, 0, 1)
 
     def _handle_publish(self) -> MQTTErrorCode:
         """A QoS 0 or 1 PUBLISH without properties (what devices send) straight to :attr:`on_delivery`.
@@ -219,6 +259,9 @@ class _BufferedClient(paho.Client):
         if qos == 1 and not self._manual_ack:
             return self._send_puback(mid)
         return paho.MQTT_ERR_SUCCESS
+
+
+_PUBACK = struct.Struct("!BBH")  # a PUBACK without reason code or properties: success (MQTT 5 §3.4.2.1)
 
 
 def _client_class() -> type[paho.Client]:
@@ -355,10 +398,13 @@ class MqttWorker(PahoOwner[_Request]):
                 self._stopping = True
                 return
             elif isinstance(item, _Ack):
-                for connection, mid in item.acks:
-                    if connection == self._connection:
+                mids = [mid for connection, mid in item.acks if connection == self._connection]
+                if isinstance(client, _BufferedClient):
+                    client.ack_many(mids)
+                else:
+                    for mid in mids:
                         client.ack(mid, 1)
-                        self._unacked.discard(mid)
+                self._unacked.difference_update(mids)
                 self._last_traffic = self._clock()
             elif isinstance(item, _Subscribe):
                 if self._handover_until is not None:

@@ -62,8 +62,17 @@ def test_packets_that_arrive_together_are_read_from_one_buffer(client: Any) -> N
     packets = [_publish(b"iotcard/v1/d-%d/telemetry" % n, b'{"n": %d}' % n, mid=n + 1) for n in range(50)]
     packets.append(_publish(b"iotcard/v1/d-x/status", b"x" * 300, qos=0, retain=True))  # 2-byte remaining length
     broker.sendall(b"".join(packets))
+    reads: list[int] = []
+    recv = paho_client._sock_recv
+
+    def counted(size: int) -> bytes:
+        reads.append(size)
+        return recv(size)  # type: ignore[no-any-return]
+
+    paho_client._sock_recv = counted
     _read_all(paho_client)
     assert not paho_client.buffered and not paho_path
+    assert len(reads) <= 4  # the first packet read by paho, byte by byte; the other 50 taken whole from the buffer
     assert short[:2] == [
         (1, 1, "iotcard/v1/d-0/telemetry", b'{"n": 0}', False),
         (2, 1, "iotcard/v1/d-1/telemetry", b'{"n": 1}', False),
@@ -114,3 +123,36 @@ def test_without_a_delivery_callback_every_publish_goes_through_paho(client: Any
     broker.sendall(_publish(b"iotcard/d1/telemetry", b"{}", mid=3))
     _read_all(made)
     assert short == [] and paho_path == [(3, 1, "iotcard/d1/telemetry", b"{}", False)]
+
+
+def test_other_packets_between_publishes_go_through_paho(client: Any) -> None:
+    paho_client, broker, short, _ = client
+    pingresp = bytes([0xD0, 0x00])
+    broker.sendall(
+        _publish(b"iotcard/v1/d-1/event", b"a", mid=1) + pingresp + _publish(b"iotcard/v1/d-2/event", b"b", mid=2)
+    )
+    paho_client._ping_t = 1.0  # a ping in flight, which the PINGRESP answers
+    _read_all(paho_client)
+    assert [s[0] for s in short] == [1, 2] and paho_client._ping_t == 0
+
+
+def test_a_remaining_length_of_more_than_four_bytes_is_a_protocol_error(client: Any) -> None:
+    paho_client, broker, short, _ = client
+    broker.sendall(bytes([0x32, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]) + b"x" * 64)
+    assert paho_client.loop_read() == paho.MQTT_ERR_PROTOCOL
+    assert not short
+
+
+def test_the_acknowledgements_of_a_batch_go_out_in_one_write(client: Any) -> None:
+    paho_client, broker, _, _ = client
+    paho_client.ack_many([1, 2, 300])
+    assert broker.recv(100) == bytes([0x40, 2, 0, 1, 0x40, 2, 0, 2, 0x40, 2, 1, 44])  # PUBACK of mid 1, 2, 300
+
+
+def test_without_manual_acknowledgement_the_batch_sends_nothing(client: Any) -> None:
+    paho_client, broker, _, _ = client
+    paho_client._manual_ack = False  # paho acknowledged each message on arrival
+    paho_client.ack_many([1, 2])
+    broker.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        broker.recv(100)
