@@ -398,13 +398,7 @@ class MqttWorker(PahoOwner[_Request]):
                 self._stopping = True
                 return
             elif isinstance(item, _Ack):
-                mids = [mid for connection, mid in item.acks if connection == self._connection]
-                if isinstance(client, _BufferedClient):
-                    client.ack_many(mids)
-                else:
-                    for mid in mids:
-                        client.ack(mid, 1)
-                self._unacked.difference_update(mids)
+                self._send_acks(client, item)
                 self._last_traffic = self._clock()
             elif isinstance(item, _Subscribe):
                 if self._handover_until is not None:
@@ -417,16 +411,31 @@ class MqttWorker(PahoOwner[_Request]):
             else:
                 client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
 
+    def _send_acks(self, client: paho.Client, item: _Ack) -> None:
+        """PUBACK what the consumer has committed, of this connection only (a delivery of an earlier one comes
+        again on this one)."""
+        mids = [mid for connection, mid in item.acks if connection == self._connection]
+        if isinstance(client, _BufferedClient):
+            client.ack_many(mids)
+        else:
+            for mid in mids:
+                client.ack(mid, 1)
+        self._unacked.difference_update(mids)
+
     def _start_handover(self, client: paho.Client, seconds: float) -> None:
         if self._handover_until is not None:
             return
         self._handover_until = self._clock() + seconds
         self._last_traffic = self._clock()
         self.step_wait = min(self.step_wait, self.handover_quiet / 2)  # look at the quiet window often enough
+        self._unsubscribe(client)
+
+    def _unsubscribe(self, client: paho.Client) -> None:
+        """UNSUBSCRIBE from the group; when it cannot be sent the connection is down, and :meth:`_close` (after
+        this step) decides whether to come back."""
         result, mid = client.unsubscribe(list(self.subscriptions))
         if result != paho.MQTT_ERR_SUCCESS:
-            self.handover = "connection lost"
-            self._stopping = True
+            self._closing = "connection lost"
             return
         self._unsubscribe_mid = mid
         log.info("MQTT: leaving the group: unsubscribing from %s", ", ".join(self.subscriptions))
@@ -463,6 +472,11 @@ class MqttWorker(PahoOwner[_Request]):
                 return
 
     def _connect(self) -> None:
+        if self._handover_until is not None and self._clock() >= self._handover_until:
+            self.handover = "connection lost"  # the link came back too late: the session keeps what it holds
+            log.warning("MQTT: could not get back to the broker to finish leaving the group")
+            self._stopping = True
+            return
         broker = self.broker
         client = self._paho_client(
             self.client_id,
@@ -547,8 +561,16 @@ class MqttWorker(PahoOwner[_Request]):
             log.info("MQTT connection %d ended: %s", self._connection, reason)
             self._failures = 0
         if self._handover_until is not None and not final:
-            # Leaving the group: a new connection would subscribe again. What this session still holds comes to
-            # the next instance with this client id within the linger, or is dropped with the session.
+            if self.persistent and self.handover is None and self._clock() < self._handover_until:
+                # The link dropped while leaving the group. The broker still has the session: its subscription
+                # (if the UNSUBSCRIBE was lost), the deliveries not acknowledged, and a day's expiry; left so, the
+                # group's share would queue in it. Come back to it within the handover's time, unsubscribe there
+                # (see _on_connect) and drain it as before.
+                self._unsubscribed = False
+                self._failed(reason)
+                self._next_attempt = min(self._next_attempt, self._handover_until)
+                log.warning("MQTT: the link dropped while leaving the group (%s); reconnecting to finish", reason)
+                return
             self.handover = self.handover or "connection lost"
             self._stopping = True
             return
@@ -563,9 +585,7 @@ class MqttWorker(PahoOwner[_Request]):
             except queue.Empty:
                 return
             if isinstance(item, _Ack):
-                for connection, mid in item.acks:
-                    if connection == self._connection:
-                        client.ack(mid, 1)
+                self._send_acks(client, item)
             elif isinstance(item, _Publish):
                 client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
 
@@ -590,8 +610,11 @@ class MqttWorker(PahoOwner[_Request]):
             SubscribeOptions.RETAIN_SEND_IF_NEW_SUB if self.read_retained else SubscribeOptions.RETAIN_DO_NOT_SEND
         )
         options = SubscribeOptions(qos=1, retainHandling=handling)
-        for topic in self.subscriptions:
-            client.subscribe(topic, options=options)
+        if self._handover_until is not None:  # back to finish leaving the group: unsubscribe, never subscribe
+            self._unsubscribe(client)
+        else:
+            for topic in self.subscriptions:
+                client.subscribe(topic, options=options)
         self.events.put(Connected(self._connection, bool(flags.session_present)))
 
     def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any, properties: Any) -> None:

@@ -3,7 +3,8 @@
 Two collectors on one shared subscription, a fleet publishing steadily (QoS 1); one collector is stopped cleanly
 (``linger`` 30 s, the ``run`` default) in the middle of the stream. Every message the broker acknowledged to the
 devices must end up in the database, the rest of the stream must reach the other collector (not wait in the stopped
-one's session), and the broker must have read the stopped one's DISCONNECT (a clean close, not a reset).
+one's session), and the broker must have read the stopped one's DISCONNECT (a clean close, not a reset). The same
+holds when the stopped one's link drops while it leaves the group: it comes back to its session to finish.
 """
 
 from __future__ import annotations
@@ -14,14 +15,53 @@ from datetime import timedelta
 
 import pytest
 from collector_support import NOW, TODAY, clock, start_collector, wait_until
+from link_support import UNSUBSCRIBE, CuttingLink
 from mosquitto_support import Broker
 
-from iotcard.collector import Store
-from iotcard.simulators.fleet import Fleet, FleetLink
+from iotcard.collector import Collector, Store
+from iotcard.simulators.fleet import Fleet, FleetLink, Message
 
 pytestmark = pytest.mark.integration
 
 RATE = 400.0  # messages per second, about 4.5 s of stream
+
+
+def _stop_mid_stream(first: Collector, second: Collector, messages: list[Message], port: int) -> None:
+    """Publish ``messages`` paced over a few seconds; stop ``first`` cleanly (linger 30 s) a third of the way in."""
+    total = len(messages)
+    link = FleetLink("127.0.0.1", port, sorted({m.device_id for m in messages}))
+    stopped = threading.Event()
+
+    def stop_first() -> None:
+        first.stop(linger=30)
+        stopped.set()
+
+    stopper = threading.Thread(target=stop_first, name="stop-collector-a")
+    try:
+        assert link.pump(lambda: link.connected == len({m.device_id for m in messages}), 10)
+        began = time.monotonic()
+        received_before_stop = -1
+        after_stop = 0  # messages published once the stop had returned
+        for index, message in enumerate(messages):
+            if index == total // 3:
+                received_before_stop = first.stats.received
+                stopper.start()
+            link.publish(message.device_id, message.topic, message.payload, retain=message.retain)
+            if stopped.is_set():
+                after_stop += 1
+            if index % 10 == 9:  # paced: the stream goes on while the collector stops
+                link.pump(lambda: False, max(0.0, began + (index + 1) / RATE - time.monotonic()))
+        stopper.join(10)
+        assert stopped.is_set(), "the clean stop did not return within 10 s"
+        assert received_before_stop > 0, "the first collector had no share of the stream before its stop"
+        assert after_stop > 0, "the stop returned after the end of the stream"
+        assert link.drain(30), f"{link.pending} messages not acknowledged by the broker"
+    finally:
+        link.close()
+        if stopper.is_alive():
+            stopper.join(15)
+        elif not stopped.is_set():
+            first.stop()
 
 
 def test_a_clean_stop_mid_stream_hands_over_without_losing_a_message(broker: Broker, sqlite_url: str) -> None:
@@ -31,42 +71,12 @@ def test_a_clean_stop_mid_stream_hands_over_without_losing_a_message(broker: Bro
     with Store(sqlite_url, writer=True, clock=clock) as store, Store(sqlite_url, writer=True, clock=clock) as other:
         first = start_collector(store, broker.port, client_id="collector-a")
         second = start_collector(other, broker.port, client_id="collector-b")
-        link = FleetLink("127.0.0.1", broker.port, [d.device_id for d in fleet.devices])
-        stopped = threading.Event()
-
-        def stop_first() -> None:
-            first.stop(linger=30)
-            stopped.set()
-
-        stopper = threading.Thread(target=stop_first, name="stop-collector-a")
         try:
-            assert link.pump(lambda: link.connected == len(fleet.devices), 10)
-            began = time.monotonic()
-            received_before_stop = -1
-            after_stop = 0  # messages published once the stop had returned
-            for index, message in enumerate(messages):
-                if index == total // 3:
-                    received_before_stop = first.stats.received
-                    stopper.start()
-                link.publish(message.device_id, message.topic, message.payload, retain=message.retain)
-                if stopped.is_set():
-                    after_stop += 1
-                if index % 10 == 9:  # paced: the stream goes on while the collector stops
-                    link.pump(lambda: False, max(0.0, began + (index + 1) / RATE - time.monotonic()))
-            stopper.join(10)
-            assert stopped.is_set(), "the clean stop did not return within 10 s"
-            assert received_before_stop > 0, "the first collector had no share of the stream before its stop"
-            assert after_stop > 0, "the stop returned after the end of the stream"
-            assert link.drain(30), f"{link.pending} messages not acknowledged by the broker"
+            _stop_mid_stream(first, second, messages, broker.port)
             # Everything the broker took is stored, by the stopped collector before its DISCONNECT or by the other
             # one: nothing stays queued in the stopped collector's session.
             assert wait_until(lambda: store.count("received") == total, 10), (store.count("received"), total)
         finally:
-            link.close()
-            if stopper.is_alive():
-                stopper.join(15)
-            elif not stopped.is_set():
-                first.stop()
             second.stop()
         assert first.failure is None and second.failure is None
         assert first.worker.handover == "drained"  # unsubscribed, every delivery acknowledged, then DISCONNECT
@@ -75,3 +85,32 @@ def test_a_clean_stop_mid_stream_hands_over_without_losing_a_message(broker: Bro
         log = broker.log.read_text(errors="replace")
         ends = [line for line in log.splitlines() if "collector-a" in line and "disconnected" in line]
         assert ends and ends[-1].endswith("Client collector-a disconnected."), ends  # not "...: Broken pipe"
+
+
+def test_a_link_lost_while_leaving_the_group_is_mended_and_the_handover_finished(
+    broker: Broker, sqlite_url: str
+) -> None:
+    # The link of the collector that stops drops just as its UNSUBSCRIBE goes out: the broker never reads it, and
+    # keeps the session subscribed (a day's expiry) with deliveries not acknowledged. Left so, the broker would
+    # queue the group's share in that session and the database would miss it. The collector must reconnect to its
+    # session, unsubscribe there, drain it and leave with its linger.
+    fleet = Fleet.build(30, today=TODAY)
+    messages = list(fleet.rounds(NOW, 60, every=timedelta(minutes=10)))
+    total = len(messages)
+    cutting = CuttingLink(broker.port, cut_at=UNSUBSCRIBE)
+    with Store(sqlite_url, writer=True, clock=clock) as store, Store(sqlite_url, writer=True, clock=clock) as other:
+        first = start_collector(store, cutting.port, client_id="collector-a")
+        second = start_collector(other, broker.port, client_id="collector-b")
+        try:
+            _stop_mid_stream(first, second, messages, broker.port)
+            assert wait_until(lambda: store.count("received") == total, 10), (store.count("received"), total)
+        finally:
+            second.stop()
+            cutting.close()
+        assert cutting.cuts == 1 and cutting.connections == 2  # cut once, then back through the link
+        assert first.worker.handover == "drained"
+        assert first.failure is None and second.failure is None
+        assert store.counters()["accepted"] == total
+        log = broker.log.read_text(errors="replace")
+        ends = [line for line in log.splitlines() if "collector-a" in line and "disconnected" in line]
+        assert ends and ends[-1].endswith("Client collector-a disconnected."), ends
