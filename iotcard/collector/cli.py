@@ -534,6 +534,12 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
         # and the exit is clean (0) instead of death by the signal.
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _exit_on_signal)
+        # As in run: the start-up objects frozen (the workers forked below share them untouched, page for page),
+        # young collections every 10,000 objects (a page of 100 cards makes thousands). docs/benchmarks.md,
+        # "Garbage collection".
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
         children = _fork_workers(store, max(1, min(args.workers, 32)) - 1)
         try:
             server.serve_forever()  # uvicorn: SIGINT and SIGTERM stop it gracefully
