@@ -383,7 +383,7 @@ def _run(args: argparse.Namespace, out: _Out) -> int:
     sys.setswitchinterval(0.0005)
     # What was imported and built at start-up lives as long as the process: frozen, the collector's collections no
     # longer walk it, and young collections come every 10,000 new objects instead of every 700 (a batch of 500
-    # reports makes tens of thousands). Ingest CPU a message: see docs/benchmarks.md, "Garbage collection".
+    # reports makes tens of thousands). See docs/benchmarks.md, "Ingest: garbage collection, whole packets, cached times".
     gc.set_threshold(10_000, 10, 10)
     broker = _broker(args)
     retention = _retention(args)
@@ -535,8 +535,8 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _exit_on_signal)
         # As in run: the start-up objects frozen (the workers forked below share them untouched, page for page),
-        # young collections every 10,000 objects (a page of 100 cards makes thousands). docs/benchmarks.md,
-        # "Garbage collection".
+        # young collections every 10,000 objects (a page of 100 cards makes thousands). docs/benchmarks.md, "Ingest:
+        # garbage collection, whole packets, cached times".
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)
