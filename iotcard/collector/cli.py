@@ -383,7 +383,8 @@ def _run(args: argparse.Namespace, out: _Out) -> int:
     sys.setswitchinterval(0.0005)
     # What was imported and built at start-up lives as long as the process: frozen, the collector's collections no
     # longer walk it, and young collections come every 10,000 new objects instead of every 700 (a batch of 500
-    # reports makes tens of thousands). See docs/benchmarks.md, "Ingest: garbage collection, whole packets, cached times".
+    # reports makes tens of thousands). See docs/benchmarks.md, "Ingest: garbage collection, whole packets, cached
+    # times".
     gc.set_threshold(10_000, 10, 10)
     broker = _broker(args)
     retention = _retention(args)
