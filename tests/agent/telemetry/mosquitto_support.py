@@ -7,6 +7,7 @@ and an unrelated CA to prove that verification fails with the wrong one.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,9 +24,26 @@ USERS = {"device": "s3cret-pw", "other": "other-pw"}
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port for a broker started later, below the kernel's ephemeral range: there the local port of another
+    test's outgoing connection cannot take it between this check and mosquitto's bind, or a restart's ("Address
+    already in use", seen once in CI with a port the kernel had handed out)."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(10_000, low) if low > 11_000 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 @dataclass(frozen=True)
