@@ -168,9 +168,9 @@ class _BufferedClient(paho.Client):
 
     The shortcuts stand on paho's private methods and attributes (``_sock_recv``, ``_packet_read``,
     ``_handle_publish``, ``_send_puback``, ``_packet_queue``, ``_in_packet``, ``_manual_ack``, ``_protocol``;
-    paho-mqtt 2.0-2.2). A paho without them gets
-    the plain client (:func:`_client_class`, :meth:`MqttWorker._connect`): slower, never wrong;
-    ``test_the_installed_paho_takes_the_short_path`` tells when an upgrade made it so.
+    paho-mqtt 2.0-2.2). A paho without them gets the plain client (:func:`_client_class`,
+    :meth:`MqttWorker._connect`): slower, never wrong; ``test_the_installed_paho_takes_the_short_path`` tells when
+    an upgrade made it so.
     """
 
     read_size = 65536

@@ -302,9 +302,7 @@ class Store:
         self.engine: Engine = engine
         self.dialect = postgresql if not self._sqlite else sqlite
         # per statement shape: its SQL, a getter of a row's values in the SQL's order, and the converters by index
-        self._prepared: dict[
-            Hashable, tuple[str, Callable[[Any], tuple[Any, ...]], tuple[tuple[int, Callable[[Any], Any]], ...]]
-        ] = {}
+        self._prepared: dict[Hashable, tuple[str, _Getter, _Converters]] = {}
         self._filters: dict[tuple[str, date, Thresholds], ColumnElement[bool]] = {}
         self._selects: dict[tuple[str, ...], tuple[str, _Converters]] = {}
         if migrate_schema:

@@ -381,11 +381,6 @@ def _run(args: argparse.Namespace, out: _Out) -> int:
     # parsing a flood, waited up to the switch interval (5 ms) to get it back each time. 0.5 ms: ingest 1,789-2,733
     # msg/s against 1,392-2,176 in four alternating runs each on a loaded 2-core machine (docs/benchmarks.md).
     sys.setswitchinterval(0.0005)
-    # What was imported and built at start-up lives as long as the process: frozen, the collector's collections no
-    # longer walk it, and young collections come every 10,000 new objects instead of every 700 (a batch of 500
-    # reports makes tens of thousands). See docs/benchmarks.md, "Ingest: garbage collection, whole packets, cached
-    # times".
-    gc.set_threshold(10_000, 10, 10)
     broker = _broker(args)
     retention = _retention(args)
     client_id = args.client_id or f"iotcard-collector-{socket.gethostname()}-{args.group}"[:64]
@@ -402,8 +397,7 @@ def _run(args: argparse.Namespace, out: _Out) -> int:
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        gc.collect()
-        gc.freeze()
+        _freeze_start_up()
         collector.start()
         log.warning("collecting from %s:%d into %s as %s", broker.host, broker.port, store.backend, client_id)
         alerts = AlertEngine(store, thresholds=_thresholds(args), offline_minutes=args.offline_minutes)
@@ -535,18 +529,23 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
         # and the exit is clean (0) instead of death by the signal.
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _exit_on_signal)
-        # As in run: the start-up objects frozen (the workers forked below share them untouched, page for page),
-        # young collections every 10,000 objects (a page of 100 cards makes thousands). docs/benchmarks.md, "Ingest:
-        # garbage collection, whole packets, cached times".
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(10_000, 10, 10)
+        _freeze_start_up()  # before the fork: the workers share the frozen pages untouched
         children = _fork_workers(store, max(1, min(args.workers, 32)) - 1)
         try:
             server.serve_forever()  # uvicorn: SIGINT and SIGTERM stop it gracefully
         finally:
             _stop_workers(children)
     return EXIT_OK
+
+
+def _freeze_start_up() -> None:
+    """What was imported and built at start-up lives as long as the process: frozen, the collections of a long run
+    no longer walk it; and young collections come every 10,000 new objects instead of every 700 (a batch of 500
+    reports, or a page of 100 cards, makes thousands). docs/benchmarks.md, "Ingest: garbage collection, whole
+    packets, cached times"."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
