@@ -200,29 +200,21 @@ class _BufferedClient(paho.Client):
         return self._read_at < len(self._read_buffer)
 
     def _packet_read(self) -> MQTTErrorCode:
-        """A PUBLISH whole in the buffer becomes paho's read packet at once (MQTT 5 §2.1: the first byte, then
-        the Remaining Length in one to four bytes of seven bits each); paho handles it from there. Anything else
-        (another packet type, a packet still arriving, a malformed length) is read by paho as before."""
+        """A PUBLISH whole in the buffer (:func:`packet_extent`) becomes paho's read packet at once; paho handles
+        it from there. Anything else (another packet type, a packet still arriving, a malformed length) is read by
+        paho as before."""
         buffer, start = self._read_buffer, self._read_at
         in_packet = self._in_packet
         if in_packet["command"] == 0 and start < len(buffer) and buffer[start] & 0xF0 == paho.PUBLISH:
-            length = 0
-            for index in range(4):
-                at = start + 1 + index
-                if at >= len(buffer):
-                    break
-                byte = buffer[at]
-                length |= (byte & 0x7F) << (7 * index)
-                if not byte & 0x80:
-                    end = at + 1 + length
-                    if end <= len(buffer):
-                        in_packet["command"] = buffer[start]
-                        in_packet["have_remaining"] = 1
-                        in_packet["remaining_length"] = length
-                        in_packet["packet"] = bytearray(buffer[at + 1 : end])
-                        in_packet["to_process"] = 0
-                        self._read_at = end
-                    break
+            extent = packet_extent(buffer, start)
+            if extent is not None and extent[1] <= len(buffer):
+                body, end = extent
+                in_packet["command"] = buffer[start]
+                in_packet["have_remaining"] = 1
+                in_packet["remaining_length"] = end - body
+                in_packet["packet"] = bytearray(buffer[body:end])
+                in_packet["to_process"] = 0
+                self._read_at = end
         return super()._packet_read()
 
     def ack_many(self, mids: Iterable[int]) -> None:
@@ -259,6 +251,22 @@ class _BufferedClient(paho.Client):
         if qos == 1 and not self._manual_ack:
             return self._send_puback(mid)
         return paho.MQTT_ERR_SUCCESS
+
+
+def packet_extent(data: bytes, start: int = 0) -> tuple[int, int] | None:
+    """Where the body of the MQTT packet at ``start`` begins and where the packet ends (MQTT 5 §2.1: the first byte,
+    then the Remaining Length in one to four bytes of seven bits each); None while the length has not all arrived,
+    or when it runs past four bytes (malformed: paho's own read says so)."""
+    length = 0
+    for index in range(4):
+        at = start + 1 + index
+        if at >= len(data):
+            return None
+        byte = data[at]
+        length |= (byte & 0x7F) << (7 * index)
+        if not byte & 0x80:
+            return at + 1, at + 1 + length
+    return None
 
 
 _PUBACK = struct.Struct("!BBH")  # a PUBACK without reason code or properties: success (MQTT 5 §3.4.2.1)

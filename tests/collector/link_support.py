@@ -6,6 +6,8 @@ import contextlib
 import socket
 import threading
 
+from iotcard.collector._mqtt import packet_extent
+
 UNSUBSCRIBE = 0xA0  # MQTT 5 §2.1.2: the packet type is the first byte's high nibble
 
 
@@ -57,8 +59,8 @@ class CuttingLink:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
                 pending += data
-                while (size := _packet_size(pending)) is not None and size <= len(pending):
-                    packet, pending = pending[:size], pending[size:]
+                while (extent := packet_extent(pending)) is not None and extent[1] <= len(pending):
+                    packet, pending = pending[: extent[1]], pending[extent[1] :]
                     if packet[0] & 0xF0 == self.cut_at and not self.cuts:
                         self.cuts += 1
                         self._shut(source, sink)
@@ -73,16 +75,3 @@ class CuttingLink:
                 sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
-
-
-def _packet_size(data: bytes) -> int | None:
-    """The whole size of the packet at the start of ``data``, or None while its length has not all arrived."""
-    length = 0
-    for index in range(4):
-        if 1 + index >= len(data):
-            return None
-        byte = data[1 + index]
-        length |= (byte & 0x7F) << (7 * index)
-        if not byte & 0x80:
-            return 2 + index + length
-    raise ValueError("a Remaining Length of more than four bytes")

@@ -29,7 +29,8 @@ RATE = 400.0  # messages per second, about 4.5 s of stream
 def _stop_mid_stream(first: Collector, messages: list[Message], port: int) -> None:
     """Publish ``messages`` paced over a few seconds; stop ``first`` cleanly (linger 30 s) a third of the way in."""
     total = len(messages)
-    link = FleetLink("127.0.0.1", port, sorted({m.device_id for m in messages}))
+    devices = sorted({m.device_id for m in messages})
+    link = FleetLink("127.0.0.1", port, devices)
     stopped = threading.Event()
 
     def stop_first() -> None:
@@ -38,7 +39,7 @@ def _stop_mid_stream(first: Collector, messages: list[Message], port: int) -> No
 
     stopper = threading.Thread(target=stop_first, name="stop-collector-a")
     try:
-        assert link.pump(lambda: link.connected == len({m.device_id for m in messages}), 10)
+        assert link.pump(lambda: link.connected == len(devices), 10)
         began = time.monotonic()
         received_before_stop = -1
         after_stop = 0  # messages published once the stop had returned
